@@ -1,0 +1,41 @@
+"""Forward and backward passes as plain functions (the CS231n ``layers.py`` style).
+
+Every ``*_forward`` returns ``(out, cache)``; every ``*_backward(dout, cache)``
+returns the gradients in the order of the forward's array inputs. The
+docstrings give the shapes and the derivation; the convolution and pooling
+loops run in Numba kernels (:mod:`dlcore._kernels`) so that the functions
+here read like the math.
+"""
+
+from .activations import (
+    elu_backward,
+    elu_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    sign_backward,
+    sign_forward,
+    softmax_backward,
+    softmax_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from .batchnorm import batchnorm_backward, batchnorm_forward
+from .conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
+from .dropout import dropout_backward, dropout_forward
+from .linear import linear_backward, linear_forward
+from .pooling import (
+    avgpool1d_backward,
+    avgpool1d_forward,
+    avgpool2d_backward,
+    avgpool2d_forward,
+    maxpool1d_backward,
+    maxpool1d_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
+
+__all__ = [name for name in dir() if name.endswith(("_forward", "_backward"))]
