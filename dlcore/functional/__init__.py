@@ -23,7 +23,13 @@ from .activations import (
     tanh_backward,
     tanh_forward,
 )
-from .batchnorm import batchnorm_backward, batchnorm_forward
+from .batchnorm import (
+    batchnorm_affine,
+    batchnorm_backward,
+    batchnorm_backward_compact,
+    batchnorm_forward,
+    batchnorm_inference,
+)
 from .conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
 from .dropout import dropout_backward, dropout_forward
 from .linear import linear_backward, linear_forward
@@ -38,4 +44,40 @@ from .pooling import (
     maxpool2d_forward,
 )
 
-__all__ = [name for name in dir() if name.endswith(("_forward", "_backward"))]
+__all__ = [
+    "avgpool1d_backward",
+    "avgpool1d_forward",
+    "avgpool2d_backward",
+    "avgpool2d_forward",
+    "batchnorm_affine",
+    "batchnorm_backward",
+    "batchnorm_backward_compact",
+    "batchnorm_forward",
+    "batchnorm_inference",
+    "conv1d_backward",
+    "conv1d_forward",
+    "conv2d_backward",
+    "conv2d_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "elu_backward",
+    "elu_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "linear_backward",
+    "linear_forward",
+    "maxpool1d_backward",
+    "maxpool1d_forward",
+    "maxpool2d_backward",
+    "maxpool2d_forward",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "sign_backward",
+    "sign_forward",
+    "softmax_backward",
+    "softmax_forward",
+    "tanh_backward",
+    "tanh_forward",
+]
