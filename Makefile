@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Tools that nbgrader and Jupyter start as subprocesses (alembic, jupyter-*)
+# must come from the venv too.
+export PATH := $(abspath $(BIN)):$(PATH)
+
 .PHONY: lab test lint format release benchmark clean
 
 lab: $(STAMP)  ## start the course: JupyterLab on the student notebooks
