@@ -1,0 +1,482 @@
+"""Graded checks of assignment 02_initialization (solutions/02_initialization/).
+
+The references come from :mod:`dlcore.init` and :mod:`dlcore.functional`.
+The two Gaussian initializers and ``orthogonal`` are random, so their checks
+are statistical (shape, determinism under a seed, mean, standard deviation
+and kurtosis; orthogonality, gain and uniform signs) rather than
+element-wise: any correct way of drawing passes. ``variance_ratio``,
+``activations_and_gradients`` and ``lsuv`` are deterministic and compared
+entry by entry.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import dlcore.functional as F
+import dlcore.init
+from autograder.checks import Check, compare_arrays
+from dlcore.layers import Dense, ReLU, Tanh
+
+# The notebook asks for the student's own versions of these.
+WITHHELD = [
+    "dlcore.init.xavier_lecture",
+    "dlcore.init.he_normal",
+    "dlcore.init.orthogonal",
+    "dlcore.init.lsuv",
+]
+
+
+def _seeded(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31))
+
+
+# ------------------------------------------------------------ variance_ratio
+
+
+def _variance_ratio_inputs(rng):
+    n_in = int(rng.integers(40, 80))
+    n_out = int(rng.integers(20, 50))
+    x = rng.normal(0.3, 1.7, size=(int(rng.integers(30, 60)), n_in))
+    if rng.random() < 0.5:
+        x = np.maximum(x, 0.0)  # ReLU outputs: E[x^2] differs from Var[x]
+    W = rng.normal(0.05, 0.2, size=(n_out, n_in))  # a non-zero mean on purpose
+    return {"x": x, "W": W}
+
+
+def _variance_ratio_reference(x, W):
+    s, _ = F.linear_forward(x, W, np.zeros(W.shape[0]))
+    n_in, _ = dlcore.init.fans(W.shape)
+    return np.float64(np.var(s) / (n_in * np.var(W) * np.mean(x**2)))
+
+
+# ------------------------------------------------------ Gaussian initializers
+
+_SHAPES = [(300, 400), (200, 150), (64, 16, 5, 5), (40, 12, 25)]
+
+
+def _init_inputs(rng):
+    return {"seed": _seeded(rng)}
+
+
+def _draw_all(fn, seed):
+    """For every shape of _SHAPES, two draws from generators with the same seed
+    (they must agree): a tuple (first, second, first, second, ...)."""
+    draws = ()
+    for i, shape in enumerate(_SHAPES):
+        for _ in range(2):
+            draws += (np.asarray(fn(shape, np.random.default_rng(seed + i))),)
+    return draws
+
+
+def _statistical_normal(std_of_shape, name):
+    """compare: the draws are N(0, std^2) samples with std from the shape."""
+
+    def compare(expected, received):
+        if not (isinstance(received, tuple) and len(received) == 2 * len(_SHAPES)):
+            return "internal: expected two draws per shape from the check's call"
+        for i, shape in enumerate(_SHAPES):
+            problem = _one_normal(received[2 * i], received[2 * i + 1], shape)
+            if problem:
+                return problem
+        return None
+
+    def _one_normal(first, second, shape):
+        first, second = np.asarray(first), np.asarray(second)
+        if first.shape != shape:
+            return f"expected an array of shape {shape}, received shape {first.shape}"
+        if first.dtype != np.float64:
+            return f"expected dtype float64, received dtype {first.dtype}"
+        if not np.all(np.isfinite(first)):
+            return "the weights contain NaN or infinite values"
+        if not np.array_equal(first, second):
+            return (
+                "two calls with generators made from the same seed gave different "
+                "weights: draw every random number from the rng argument (not from "
+                "np.random.* or a new generator)"
+            )
+        target = std_of_shape(shape)
+        n = first.size
+        std = first.std()
+        if abs(std / target - 1.0) > 0.03:
+            fan_in = math.prod(shape[1:])
+            return (
+                f"standard deviation of the weights {std:.5g}, expected {target:.5g} "
+                f"for shape {shape} (fan-in {fan_in}); measured over {n} samples, "
+                "so a difference above 3 % is not chance"
+            )
+        if abs(first.mean()) > 5 * target / math.sqrt(n):
+            return (
+                f"mean of the weights {first.mean():.3g} for shape {shape}, expected "
+                f"0 (within {5 * target / math.sqrt(n):.2g} for {n} samples)"
+            )
+        kurtosis = np.mean((first - first.mean()) ** 4) / std**4
+        if abs(kurtosis - 3.0) > 0.3:
+            return (
+                f"the weights do not look normally distributed: kurtosis "
+                f"{kurtosis:.2f}, a normal distribution has 3 (a uniform one 1.8)"
+            )
+        return None
+
+    compare.__name__ = f"compare_{name}"
+    return compare
+
+
+def _xavier_std(shape):
+    return 1.0 / math.sqrt(math.prod(shape[1:]))
+
+
+def _he_std(shape):
+    return math.sqrt(2.0 / math.prod(shape[1:]))
+
+
+def _xavier_reference(seed):
+    return _draw_all(dlcore.init.xavier_lecture, seed)
+
+
+def _he_reference(seed):
+    def plain_he(shape, rng):
+        return dlcore.init.he_normal(shape, rng, truncated=False)
+
+    return _draw_all(plain_he, seed)
+
+
+# ---------------------------------------------------- forward/backward stats
+
+
+def _stats_inputs(rng):
+    widths = [int(w) for w in rng.integers(5, 16, size=int(rng.integers(3, 6)))]
+    n = int(rng.integers(6, 15))
+    weights = [
+        rng.standard_normal((d_out, d_in)) / math.sqrt(d_in)
+        for d_in, d_out in zip(widths[:-1], widths[1:], strict=True)
+    ]
+    return {
+        "x": rng.standard_normal((n, widths[0])),
+        "weights": weights,
+        "dout": rng.standard_normal((n, widths[-1])),
+    }
+
+
+def _stats_call(fn, x, weights, dout):
+    """Both activations on the same network: tanh's outputs, then ReLU's."""
+    outputs = ()
+    for activation in ("tanh", "relu"):
+        activations, grads = fn(
+            x.copy(), [W.copy() for W in weights], activation, dout.copy()
+        )
+        outputs += tuple(activations) + tuple(grads)
+    return outputs
+
+
+def _stats_compare(expected, received):
+    n_layers = len(expected) // 4
+    names = [
+        f"{what} of layer {l} ({activation})"
+        for activation in ("tanh", "relu")
+        for what in ("activations", "dJ/dW")
+        for l in range(1, n_layers + 1)
+    ]
+    if isinstance(received, tuple) and len(received) != len(expected):
+        return (
+            f"the network has {n_layers} layers, so expected {n_layers} activations "
+            f"and {n_layers} gradients; received {len(received) // 2} arrays in all"
+        )
+    return compare_arrays(expected, received, rtol=1e-9, atol=1e-12, names=names)
+
+
+def _stats_reference(x, weights, dout):
+    return _one_activation(x, weights, "tanh", dout) + _one_activation(
+        x, weights, "relu", dout
+    )
+
+
+def _one_activation(x, weights, activation, dout):
+    forward = F.tanh_forward if activation == "tanh" else F.relu_forward
+    backward = F.tanh_backward if activation == "tanh" else F.relu_backward
+    h, caches, activations = x, [], []
+    for W in weights:
+        s, linear_cache = F.linear_forward(h, W, np.zeros(W.shape[0]))
+        h, act_cache = forward(s)
+        caches.append((linear_cache, act_cache))
+        activations.append(h)
+    grads = [None] * len(weights)
+    g = dout
+    for l in reversed(range(len(weights))):
+        linear_cache, act_cache = caches[l]
+        g, grads[l], _ = F.linear_backward(backward(g, act_cache), linear_cache)
+    return tuple(activations) + tuple(grads)
+
+
+# ----------------------------------------------------------------- orthogonal
+
+_ORTHO_CASES = [
+    ((30, 30), 1.0),
+    ((20, 45), 1.0),
+    ((45, 20), math.sqrt(2.0)),
+    ((12, 3, 3, 3), 1.0),
+    ((50, 8, 2), 0.5),
+]
+_N_SMALL = 400  # draws of a 4x3 matrix to test that the signs are uniform
+
+
+def _ortho_inputs(rng):
+    return {"seed": _seeded(rng)}
+
+
+def _ortho_call(fn, seed):
+    """Per case of _ORTHO_CASES two draws with the same seed, then _N_SMALL
+    draws of a (4, 3) matrix from one generator."""
+    outputs = ()
+    for i, (shape, gain) in enumerate(_ORTHO_CASES):
+        for _ in range(2):
+            rng = np.random.default_rng(seed + i)
+            outputs += (np.asarray(fn(shape, rng, gain=gain)),)
+    rng = np.random.default_rng(seed + len(_ORTHO_CASES))
+    small = [np.asarray(fn((4, 3), rng, gain=1.0)) for _ in range(_N_SMALL)]
+    if any(w.shape != (4, 3) for w in small):
+        return outputs + (np.zeros(0),)
+    return outputs + (np.stack(small),)
+
+
+def _ortho_reference(seed):
+    return _ortho_call(dlcore.init.orthogonal, seed)
+
+
+def _ortho_compare(expected, received):
+    if not (isinstance(received, tuple) and len(received) == len(expected)):
+        return "internal: unexpected number of outputs from the check's call"
+    for i, (shape, gain) in enumerate(_ORTHO_CASES):
+        problem = _one_orthogonal(received[2 * i], received[2 * i + 1], shape, gain)
+        if problem:
+            return problem
+    small = np.asarray(received[-1])
+    if small.shape != (_N_SMALL, 4, 3):
+        return "for shape (4, 3) the result does not have that shape"
+    # Uniform (Haar) columns have entries with mean 0; without the sign fix
+    # QR's conventions make e.g. the first entry of every column one-signed.
+    means = small.mean(axis=0)
+    worst = np.abs(means).max()
+    if worst > 0.15:
+        idx = tuple(
+            int(i) for i in np.unravel_index(np.abs(means).argmax(), means.shape)
+        )
+        return (
+            f"the matrices are orthogonal but not uniformly distributed: over "
+            f"{_N_SMALL} draws of a (4, 3) matrix, entry {idx} has mean "
+            f"{means[idx]:.3f} (expected about 0, |mean| < 0.15)"
+        )
+    return None
+
+
+def _one_orthogonal(w, again, shape, gain):
+    w, again = np.asarray(w), np.asarray(again)
+    if w.shape != shape:
+        return f"expected an array of shape {shape}, received shape {w.shape}"
+    if w.dtype != np.float64:
+        return f"expected dtype float64, received dtype {w.dtype}"
+    if not np.array_equal(w, again):
+        return (
+            "two calls with generators made from the same seed gave different "
+            "weights: draw every random number from the rng argument"
+        )
+    rows = shape[0]
+    m = w.reshape(rows, -1)
+    cols = m.shape[1]
+    gram, which = (m @ m.T, "rows") if rows <= cols else (m.T @ m, "columns")
+    err = np.abs(gram - gain**2 * np.eye(gram.shape[0])).max()
+    if err > 1e-8:
+        return (
+            f"for shape {shape} (a {rows}x{cols} matrix) and gain {gain:.6g} the "
+            f"{which} should be orthogonal with length gain, i.e. the Gram matrix "
+            f"should be gain**2 * I; largest deviation {err:.3g}"
+        )
+    if np.abs(m - gain * np.eye(rows, cols)).max() < 1e-6:
+        return "the result is the identity matrix, not a random orthogonal matrix"
+    return None
+
+
+# ----------------------------------------------------------------------- lsuv
+
+
+def _semi_orthogonal(rows, cols, rng):
+    # Made here rather than with dlcore.init.orthogonal, which is withheld
+    # (and so not callable from this module) while the assignment is graded.
+    q, _ = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    return q.T if rows < cols else q
+
+
+def _lsuv_inputs(rng):
+    widths = [int(w) for w in rng.integers(8, 20, size=int(rng.integers(3, 5)))]
+    weights = [
+        _semi_orthogonal(d_out, d_in, rng)
+        * float(rng.uniform(0.5, 2.0))  # an off-scale start to be rescaled
+        for d_in, d_out in zip(widths[:-1], widths[1:], strict=True)
+    ]
+    biases = [0.3 * rng.standard_normal(d) for d in widths[1:]]
+    return {
+        "weights": weights,
+        "biases": biases,
+        "x": rng.standard_normal((int(rng.integers(30, 60)), widths[0])) * 1.5,
+        "tol": float(rng.choice([0.1, 0.01, 1e-3])),
+        "max_iter": int(rng.integers(2, 11)),
+    }
+
+
+def _lsuv_call(fn, weights, biases, x, tol, max_iter):
+    """tanh's results, then ReLU's: per activation the rescaled weights, the
+    variances, the iteration counts and whether the inputs stayed untouched."""
+    outputs = ()
+    for activation in ("tanh", "relu"):
+        given = [w.copy() for w in weights]
+        new_weights, variances, iterations = fn(
+            given,
+            [b.copy() for b in biases],
+            x.copy(),
+            activation,
+            tol=tol,
+            max_iter=max_iter,
+        )
+        untouched = all(
+            np.array_equal(a, b) for a, b in zip(given, weights, strict=True)
+        )
+        outputs += (
+            tuple(np.asarray(w) for w in new_weights)
+            + (np.asarray(variances, dtype=np.float64),)
+            + (np.asarray(iterations, dtype=np.int64), np.array(untouched))
+        )
+    return outputs
+
+
+def _lsuv_reference(weights, biases, x, tol, max_iter):
+    outputs = ()
+    for activation in ("tanh", "relu"):
+        layers = []
+        rng = np.random.default_rng(0)
+        for W, b in zip(weights, biases, strict=True):
+            dense = Dense(W.shape[0])
+            dense.build((W.shape[1],), rng)
+            dense.params["W"][...] = W
+            dense.params["b"][...] = b
+            layers += [dense, Tanh() if activation == "tanh" else ReLU()]
+        report = dlcore.init.lsuv(
+            layers, x, tol=tol, max_iter=max_iter, orthonormal=False
+        )
+        outputs += (
+            tuple(layer.params["W"].copy() for layer in layers[::2])
+            + (np.array([r.variance for r in report]),)
+            + (np.array([r.iterations for r in report], dtype=np.int64),)
+            + (np.array(True),)
+        )
+    return outputs
+
+
+def _lsuv_compare(expected, received):
+    per_activation = len(expected) // 2
+    n = per_activation - 3  # number of layers
+    if not isinstance(received, tuple) or len(received) != len(expected):
+        return (
+            f"expected a list of {n} rescaled weights, a list of {n} variances and "
+            f"a list of {n} iteration counts"
+        )
+    for k, activation in enumerate(("tanh", "relu")):
+        exp = expected[k * per_activation : (k + 1) * per_activation]
+        rec = received[k * per_activation : (k + 1) * per_activation]
+        if not bool(rec[-1]):
+            return (
+                "the weights passed in were modified: copy them (W = W.copy()) "
+                "before rescaling, and return the copies"
+            )
+        names = [f"weights[{i}] ({activation})" for i in range(n)] + [
+            f"variances ({activation})",
+            f"iterations ({activation})",
+        ]
+        problem = compare_arrays(
+            tuple(exp[:-1]), tuple(rec[:-1]), rtol=1e-8, atol=1e-10, names=names
+        )
+        if problem:
+            return problem
+    return None
+
+
+CHECKS = [
+    Check(
+        name="variance_ratio",
+        points=1,
+        make_inputs=_variance_ratio_inputs,
+        call=lambda fn, x, W: np.float64(fn(x, W)),
+        reference=_variance_ratio_reference,
+        rtol=1e-9,
+        hint=(
+            "var(s) / (n_in * var(W) * mean(x**2)) with s = x @ W.T and n_in = "
+            "W.shape[1]; use the second moment mean(x**2), not var(x), and take "
+            "every statistic over all entries."
+        ),
+    ),
+    Check(
+        name="xavier_normal",
+        points=1,
+        make_inputs=_init_inputs,
+        call=lambda fn, seed: _draw_all(fn, seed),
+        reference=_xavier_reference,
+        compare=_statistical_normal(_xavier_std, "xavier_normal"),
+        hint=(
+            "std = 1/sqrt(fan_in) with fan_in = prod(shape[1:]) (for a conv kernel "
+            "(F, C, KH, KW) that is C*KH*KW), times rng.standard_normal(shape)."
+        ),
+    ),
+    Check(
+        name="he_normal",
+        points=1,
+        make_inputs=_init_inputs,
+        call=lambda fn, seed: _draw_all(fn, seed),
+        reference=_he_reference,
+        compare=_statistical_normal(_he_std, "he_normal"),
+        hint=(
+            "std = sqrt(2/fan_in) with fan_in = prod(shape[1:]), times "
+            "rng.standard_normal(shape)."
+        ),
+    ),
+    Check(
+        name="activations_and_gradients",
+        points=2,
+        make_inputs=_stats_inputs,
+        call=_stats_call,
+        reference=_stats_reference,
+        compare=_stats_compare,
+        hint=(
+            "Outputs are the activations of layers 1..L, then dJ/dW_1..dJ/dW_L. "
+            "Backward: G = G * f'(S_l), dW_l = G.T @ X_(l-1), G = G @ W_l; for "
+            "tanh f'(s) = 1 - tanh(s)**2, for ReLU f'(s) = (s > 0)."
+        ),
+    ),
+    Check(
+        name="orthogonal",
+        points=2,
+        make_inputs=_ortho_inputs,
+        call=_ortho_call,
+        reference=_ortho_reference,
+        compare=_ortho_compare,
+        hint=(
+            "QR of a (max(rows, cols), min(rows, cols)) Gaussian matrix, multiply "
+            "the columns of Q by sign(diag(R)), transpose if rows < cols, reshape "
+            "to shape and multiply by gain; rows = shape[0], cols = prod(shape[1:])."
+        ),
+    ),
+    Check(
+        name="lsuv",
+        points=2,
+        make_inputs=_lsuv_inputs,
+        call=_lsuv_call,
+        reference=_lsuv_reference,
+        compare=_lsuv_compare,
+        hint=(
+            "Per layer: B = h @ W.T + b; while |var(B) - 1| >= tol and fewer than "
+            "max_iter rescalings: W /= sqrt(var(B)) and recompute B. The variances "
+            "are those of B after the last rescaling; then h = f(B) for the next "
+            "layer."
+        ),
+    ),
+]
