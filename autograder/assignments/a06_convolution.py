@@ -1,0 +1,381 @@
+"""Graded checks of 06_convolution: output size, conv1d/conv2d and max-pool.
+
+Every check runs a few fixed configurations (stride, padding, kernel) on
+shapes and values drawn from the check's seed, so the hidden tests exercise
+the same settings on other numbers. The backward checks build the cache the
+notebook prescribes, ``(x, W, b, stride, padding)`` for the convolutions and
+``(x, kernel_size, stride)`` for max-pool, so a backward pass is graded
+independently of the student's forward pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import dlcore.functional as F
+from autograder.checks import Check
+from dlcore.functional.conv import conv_output_size as _conv_output_size
+
+# (stride, padding, kernel width): plain, strided and padded, an even kernel
+# with a stride that does not divide the padded length.
+CONV_CASES = ((1, 0, 3), (2, 1, 3), (3, 2, 4))
+# (kernel_size, stride): non-overlapping (stride = kernel), the lecture's
+# overlapping window 3 with stride 2, and stride 1.
+POOL_CASES = ((2, None), (3, 2), (2, 1))
+
+
+def _label(i: int, what: str) -> str:
+    stride, padding, kernel = CONV_CASES[i]
+    return f"{what} (stride={stride}, padding={padding}, kernel width {kernel})"
+
+
+def _out_size(n: int, k: int, stride: int, padding: int) -> int:
+    return (n + 2 * padding - k) // stride + 1
+
+
+def _forward_output(result, name: str):
+    """The ``out`` of a ``(out, cache)`` pair, refusing anything else."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(
+            f"{name} must return a pair (out, cache), got "
+            f"{type(result).__name__}"
+            + (f" of length {len(result)}" if isinstance(result, tuple) else "")
+        )
+    return result[0]
+
+
+# ----------------------------------------------------------- output size
+
+# Fixed cases: the notebook's examples, a stride that does not divide, and
+# the impossible settings (each must raise ValueError).
+_SIZE_CASES = (
+    (7, 3, 1, 0),
+    (7, 3, 2, 0),
+    (7, 3, 1, 1),
+    (8, 3, 2, 0),
+    (20, 5, 3, 1),  # 17 / 3 = 5.67: floor, not round
+    (9, 2, 4, 0),  # 7 / 4 = 1.75
+    (5, 5, 1, 0),  # exactly one window
+    (32, 5, 1, 2),  # "same"
+    (64, 5, 1, 0),
+    (3, 5, 1, 0),  # kernel wider than the input: impossible
+    (3, 7, 1, 1),  # still wider than the padded input
+    (0, 3, 1, 1),  # empty input
+    (7, 0, 1, 0),  # empty kernel
+    (7, 3, 0, 0),  # stride 0
+    (7, 3, -1, 0),  # negative stride
+    (7, 3, 1, -1),  # negative padding
+)
+_RAISED = -1  # a ValueError, in the result table
+_NOT_INT = -2  # a value that is not an integer
+
+
+def _size_inputs(rng):
+    random_cases = []
+    for _ in range(6):
+        n = int(rng.integers(1, 40))
+        k = int(rng.integers(1, 9))
+        stride = int(rng.integers(1, 5))
+        padding = int(rng.integers(0, 4))
+        random_cases.append((n, k, stride, padding))
+    return {"cases": np.array(_SIZE_CASES + tuple(random_cases), dtype=np.int64)}
+
+
+def _size_table(fn, cases):
+    rows = []
+    for n, k, stride, padding in cases.tolist():
+        try:
+            value = fn(n, k, stride=stride, padding=padding)
+        except ValueError:
+            value = _RAISED
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                value = _NOT_INT
+        rows.append((n, k, stride, padding, int(value)))
+    return np.array(rows, dtype=np.int64)
+
+
+def _describe(value: int) -> str:
+    if value == _RAISED:
+        return "a ValueError"
+    if value == _NOT_INT:
+        return "a value that is not an int"
+    return str(value)
+
+
+def _compare_sizes(expected, received):
+    expected = np.asarray(expected)
+    received = np.asarray(received)
+    for want, got in zip(expected, received, strict=True):
+        if want[4] != got[4]:
+            n, k, stride, padding = (int(v) for v in want[:4])
+            why = ""
+            if want[4] == _RAISED:
+                why = " (this setting is impossible)"
+            return (
+                f"conv_output_size({n}, {k}, stride={stride}, padding={padding}): "
+                f"expected {_describe(int(want[4]))}{why}, received "
+                f"{_describe(int(got[4]))}"
+            )
+    return None
+
+
+def _reference_sizes(cases):
+    return _size_table(_conv_output_size, cases)
+
+
+# ------------------------------------------------------------ convolutions
+
+
+def _conv_inputs(rng, spatial: int):
+    """Inputs of every case: x, W, b and an upstream gradient dout."""
+    inputs = {}
+    for i, (stride, padding, k) in enumerate(CONV_CASES):
+        n, c, f = (int(v) for v in rng.integers(1, 4, size=3))
+        sizes = [int(rng.integers(k, k + 7)) for _ in range(spatial)]
+        out_sizes = [_out_size(s, k, stride, padding) for s in sizes]
+        inputs[f"x{i}"] = rng.standard_normal((n, c, *sizes))
+        inputs[f"W{i}"] = rng.standard_normal((f, c, *([k] * spatial)))
+        inputs[f"b{i}"] = rng.standard_normal(f)
+        inputs[f"dout{i}"] = rng.standard_normal((n, f, *out_sizes))
+    return inputs
+
+
+def _conv_forward_call(name):
+    def call(fn, **inputs):
+        return tuple(
+            _forward_output(
+                fn(
+                    inputs[f"x{i}"],
+                    inputs[f"W{i}"],
+                    inputs[f"b{i}"],
+                    stride=stride,
+                    padding=padding,
+                ),
+                name,
+            )
+            for i, (stride, padding, _) in enumerate(CONV_CASES)
+        )
+
+    return call
+
+
+def _conv_forward_reference(forward):
+    def reference(**inputs):
+        return tuple(
+            forward(
+                inputs[f"x{i}"],
+                inputs[f"W{i}"],
+                inputs[f"b{i}"],
+                stride=stride,
+                padding=padding,
+            )[0]
+            for i, (stride, padding, _) in enumerate(CONV_CASES)
+        )
+
+    return reference
+
+
+def _conv_backward_call(name):
+    def call(fn, **inputs):
+        grads = []
+        for i, (stride, padding, _) in enumerate(CONV_CASES):
+            cache = (inputs[f"x{i}"], inputs[f"W{i}"], inputs[f"b{i}"], stride, padding)
+            result = fn(inputs[f"dout{i}"], cache)
+            if not (isinstance(result, tuple) and len(result) == 3):
+                raise TypeError(
+                    f"{name} must return a tuple (dx, dW, db), got "
+                    f"{type(result).__name__}"
+                )
+            grads.extend(result)
+        return tuple(grads)
+
+    return call
+
+
+def _conv_backward_reference(forward, backward):
+    def reference(**inputs):
+        grads = []
+        for i, (stride, padding, _) in enumerate(CONV_CASES):
+            _, cache = forward(
+                inputs[f"x{i}"],
+                inputs[f"W{i}"],
+                inputs[f"b{i}"],
+                stride=stride,
+                padding=padding,
+            )
+            grads.extend(backward(inputs[f"dout{i}"], cache))
+        return tuple(grads)
+
+    return reference
+
+
+_FORWARD_NAMES = tuple(_label(i, "out") for i in range(len(CONV_CASES)))
+_BACKWARD_NAMES = tuple(
+    _label(i, what) for i in range(len(CONV_CASES)) for what in ("dx", "dW", "db")
+)
+
+# ----------------------------------------------------------------- pooling
+
+
+def _pool_inputs(rng):
+    inputs = {}
+    for i, (k, stride) in enumerate(POOL_CASES):
+        s = k if stride is None else stride
+        n, c = (int(v) for v in rng.integers(1, 4, size=2))
+        height, width = (int(v) for v in rng.integers(k, k + 7, size=2))
+        if i == 1:
+            # Small integers: ties inside windows, where the first arg-max
+            # (row-major) must receive the gradient.
+            x = rng.integers(0, 3, size=(n, c, height, width)).astype(np.float64)
+        else:
+            x = rng.standard_normal((n, c, height, width))
+        inputs[f"x{i}"] = x
+        inputs[f"dout{i}"] = rng.standard_normal(
+            (n, c, (height - k) // s + 1, (width - k) // s + 1)
+        )
+    return inputs
+
+
+def _pool_label(i: int, what: str) -> str:
+    k, stride = POOL_CASES[i]
+    return f"{what} (kernel_size={k}, stride={stride})"
+
+
+def _pool_forward_call(fn, **inputs):
+    return tuple(
+        _forward_output(fn(inputs[f"x{i}"], k, stride), "maxpool2d_forward")
+        for i, (k, stride) in enumerate(POOL_CASES)
+    )
+
+
+def _pool_forward_reference(**inputs):
+    return tuple(
+        F.maxpool2d_forward(inputs[f"x{i}"], k, stride)[0]
+        for i, (k, stride) in enumerate(POOL_CASES)
+    )
+
+
+def _pool_backward_call(fn, **inputs):
+    return tuple(
+        fn(inputs[f"dout{i}"], (inputs[f"x{i}"], k, k if stride is None else stride))
+        for i, (k, stride) in enumerate(POOL_CASES)
+    )
+
+
+def _pool_backward_reference(**inputs):
+    return tuple(
+        F.maxpool2d_backward(
+            inputs[f"dout{i}"], F.maxpool2d_forward(inputs[f"x{i}"], k, stride)[1]
+        )
+        for i, (k, stride) in enumerate(POOL_CASES)
+    )
+
+
+CHECKS = [
+    Check(
+        name="conv_output_size",
+        points=2,
+        make_inputs=_size_inputs,
+        call=lambda fn, cases: _size_table(fn, cases),
+        reference=_reference_sizes,
+        compare=_compare_sizes,
+        hint=(
+            "n' = (n + 2P - F) // S + 1. Raise ValueError (not return 0 or a "
+            "negative number) when n, kernel_size or stride is below 1, padding "
+            "is negative, or the kernel is wider than n + 2 * padding."
+        ),
+    ),
+    Check(
+        name="conv1d_forward",
+        points=2,
+        make_inputs=lambda rng: _conv_inputs(rng, 1),
+        call=_conv_forward_call("conv1d_forward"),
+        reference=_conv_forward_reference(F.conv1d_forward),
+        outputs=_FORWARD_NAMES,
+        hint=(
+            "Pad x with `padding` zeros at both ends first, then window i starts "
+            "at i * stride of the padded signal; sum over channels and taps, add "
+            "b[f]. Cross-correlation: do not flip W."
+        ),
+    ),
+    Check(
+        name="conv1d_backward",
+        points=3,
+        make_inputs=lambda rng: _conv_inputs(rng, 1),
+        call=_conv_backward_call("conv1d_backward"),
+        reference=_conv_backward_reference(F.conv1d_forward, F.conv1d_backward),
+        outputs=_BACKWARD_NAMES,
+        hint=(
+            "dW must ADD the contribution of every position (and example) where "
+            "the shared weight was used; dx accumulates (+=) the share of every "
+            "window covering an input, computed on the padded input and then "
+            "cropped by `padding` at both ends; db sums dout over N and L."
+        ),
+    ),
+    Check(
+        name="conv2d_forward",
+        points=2,
+        make_inputs=lambda rng: _conv_inputs(rng, 2),
+        call=_conv_forward_call("conv2d_forward"),
+        reference=_conv_forward_reference(F.conv2d_forward),
+        outputs=_FORWARD_NAMES,
+        hint=(
+            "Pad both spatial axes; the window of output (i, j) is "
+            "x_pad[:, :, i*S : i*S + KH, j*S : j*S + KW]; H_out = (H + 2P - KH) "
+            "// S + 1 (floor when S does not divide)."
+        ),
+    ),
+    Check(
+        name="conv2d_backward",
+        points=3,
+        make_inputs=lambda rng: _conv_inputs(rng, 2),
+        call=_conv_backward_call("conv2d_backward"),
+        reference=_conv_backward_reference(F.conv2d_forward, F.conv2d_backward),
+        outputs=_BACKWARD_NAMES,
+        hint=(
+            "Loop over output positions (i, j): dW += dout[:, :, i, j] (N, F) "
+            "contracted with the window over N; dx_pad[window] += dout[:, :, i, "
+            "j] contracted with W over F. Crop the padding from dx at the end."
+        ),
+    ),
+    Check(
+        name="maxpool2d_forward",
+        points=1,
+        make_inputs=_pool_inputs,
+        call=_pool_forward_call,
+        reference=_pool_forward_reference,
+        outputs=tuple(_pool_label(i, "out") for i in range(len(POOL_CASES))),
+        hint=(
+            "stride=None means stride = kernel_size; no padding; H_out = "
+            "(H - kernel_size) // stride + 1; windows overlap when stride < "
+            "kernel_size."
+        ),
+    ),
+    Check(
+        name="maxpool2d_backward",
+        points=2,
+        make_inputs=_pool_inputs,
+        call=_pool_backward_call,
+        reference=_pool_backward_reference,
+        outputs=tuple(_pool_label(i, "dx") for i in range(len(POOL_CASES))),
+        hint=(
+            "Each dout entry goes entirely to the arg-max of its window (the "
+            "first one in row-major order on ties, as np.argmax of the flattened "
+            "window gives); with overlapping windows an input can collect several "
+            "gradients, so use +=."
+        ),
+    ),
+]
+
+# The graded functions exist in dlcore; while grading, a submission may not
+# call them (the notebook's demos use NumPy definitions and dlcore layers).
+WITHHELD = [
+    "dlcore.functional.conv.conv_output_size",
+    "dlcore.functional.conv1d_forward",
+    "dlcore.functional.conv1d_backward",
+    "dlcore.functional.conv2d_forward",
+    "dlcore.functional.conv2d_backward",
+    "dlcore.functional.maxpool2d_forward",
+    "dlcore.functional.maxpool2d_backward",
+]
