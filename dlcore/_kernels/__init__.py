@@ -1,0 +1,25 @@
+"""Numba kernels: the loops behind :mod:`dlcore.functional`'s convolution and pooling.
+
+Nothing here is public. The readable, documented functions are in
+``dlcore/functional/conv.py`` and ``dlcore/functional/pooling.py``; they
+validate the input, arrange the arrays and call these loops.
+
+Design rules every kernel follows (see ``benchmarks/README.md`` for the
+measurements behind them):
+
+* ``@njit(cache=True, nogil=True)`` and no signatures: importing
+  :mod:`dlcore` compiles nothing, the first call compiles (or loads from the
+  on-disk cache) one specialization per dtype. Callers pass C-contiguous
+  arrays of one dtype and Python ints, so float32 and float64 are the only
+  two specializations of each kernel.
+* Serial loops. Work is split over threads by :mod:`dlcore._kernels.threads`
+  (the kernels release the GIL), not by ``numba.prange``: a Numba parallel
+  region next to a multithreaded OpenBLAS call stalls for milliseconds on a
+  2-core machine because both thread pools spin-wait.
+* Arithmetic stays in the arrays' dtype: accumulators start from array
+  elements, never from a literal ``0.0`` (which would be float64).
+* Slices are taken once per block and indexed with bare loop variables, so
+  the inner loops are long, contiguous and vectorized.
+* Everything also runs as plain Python under ``NUMBA_DISABLE_JIT=1``
+  (slowly), which the test suite checks on small shapes.
+"""
