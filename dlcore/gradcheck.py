@@ -139,7 +139,9 @@ def check_gradients(
     kwargs = dict(kwargs or {})
     names = list(inputs)
     arrays = [np.array(inputs[n], dtype=np.float64, copy=True) for n in names]
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = (
+        np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    )
 
     out, cache = forward(*arrays, **kwargs)
     dout = rng.standard_normal(np.shape(out))
@@ -266,8 +268,11 @@ def check_layer(
             )
         analytic[k] = np.array(layer.grads[k], copy=True)
 
-    errors = {"x": _report("x", analytic["x"], numerical_gradient(run, x, dout, h),
-                           tol, verbose)}
+    errors = {
+        "x": _report(
+            "x", analytic["x"], numerical_gradient(run, x, dout, h), tol, verbose
+        )
+    }
     for k, p in layer.params.items():
         numeric = numerical_gradient(lambda _p: run(x), p, dout, h)
         errors[k] = _report(k, analytic[k], numeric, tol, verbose)
