@@ -1,0 +1,7 @@
+"""Check declarations, one module per assignment.
+
+``a<NN>_<name>.py`` belongs to the assignment folder ``solutions/<NN>_<name>/``
+and defines ``CHECKS`` (a list of :class:`autograder.checks.Check`) and,
+optionally, ``WITHHELD`` (dotted names of the dlcore functions the graded
+cells ask students to write; see :mod:`autograder.withhold`).
+"""

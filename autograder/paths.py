@@ -1,0 +1,106 @@
+"""Where the course lives and where the instructor's private state goes.
+
+* The *course root* holds ``solutions/`` (nbgrader's source directory) and
+  ``notebooks/`` (its release directory): ``$AUTOGRADER_COURSE_ROOT`` if set,
+  else the checkout this package sits in, else the working directory.
+* The *state directory* holds what must never be committed or shipped to
+  students: the gradebook, the course secret that hidden seeds are derived
+  from, the hidden reference outputs, autograded submissions and feedback.
+  ``$AUTOGRADER_STATE_DIR`` if set, else ``<course root>/autograder/course/``
+  (git-ignored) in a checkout, else a per-user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+__all__ = [
+    "course_root",
+    "state_dir",
+    "references_dir",
+    "course_secret",
+    "numba_cache_dir",
+]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def course_root() -> Path:
+    env = os.environ.get("AUTOGRADER_COURSE_ROOT")
+    if env:
+        return Path(env).resolve()
+    checkout = _PACKAGE_DIR.parent
+    if (checkout / "solutions").is_dir():
+        return checkout
+    return Path.cwd().resolve()
+
+
+def _user_dir(kind: str, fallback: str) -> Path:
+    base = os.environ.get(kind)
+    return Path(base) if base else Path.home() / fallback
+
+
+def state_dir() -> Path:
+    env = os.environ.get("AUTOGRADER_STATE_DIR")
+    if env:
+        return Path(env).resolve()
+    root = course_root()
+    if (root / "solutions").is_dir() and os.access(root, os.W_OK):
+        return root / "autograder" / "course"
+    return _user_dir("XDG_DATA_HOME", ".local/share") / "dlcore-autograder"
+
+
+def references_dir() -> Path:
+    return state_dir() / "references"
+
+
+def numba_cache_dir() -> Path | None:
+    """Where Numba should cache compiled kernels, if not next to dlcore.
+
+    ``$NUMBA_CACHE_DIR`` if set. Otherwise None while dlcore's own folder is
+    writable (Numba then caches in its ``__pycache__``, shared with every
+    other use of dlcore), and a per-user cache folder when dlcore is
+    installed read-only.
+    """
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    if env:
+        return Path(env)
+    import importlib.util
+
+    spec = importlib.util.find_spec("dlcore")
+    origin = Path(spec.origin).parent if spec and spec.origin else None
+    if origin is not None and os.access(origin, os.W_OK):
+        return None
+    return _user_dir("XDG_CACHE_HOME", ".cache") / "dlcore" / "numba"
+
+
+def course_secret(create: bool = True) -> str:
+    """The random secret hidden seeds are derived from.
+
+    ``$AUTOGRADER_SECRET`` if set; else ``<state dir>/secret``, created with
+    128 random bits on first use when ``create`` is true.
+    """
+    env = os.environ.get("AUTOGRADER_SECRET")
+    if env:
+        return env
+    path = state_dir() / "secret"
+    if path.is_file():
+        return path.read_text().strip()
+    if not create:
+        raise FileNotFoundError(
+            f"no course secret at {path}; run `python -m autograder references`"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(16)
+    # Write-then-rename so that two kernels starting at once agree on one secret.
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(value + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,662 @@
+"""The course pipeline end to end, on a temporary copy of the course.
+
+* ``release --check``: the committed ``notebooks/`` is exactly what the
+  release command makes from ``solutions/``, without outputs, solutions or
+  hidden tests.
+* One ``autograde`` run over a folder of fake students (split in two
+  halves running side by side, each with its own gradebook): the solutions
+  submitted as a student get full marks and the untouched release gets
+  zero, for every assignment present; for 01_backprop also an infinite
+  loop in one answer, a kernel that dies, and a call to a withheld dlcore
+  function.
+* ``feedback`` writes HTML without hidden-test source; ``export`` writes
+  the CSV with the manual-grading flag.
+* Unit tests of the check helper and of withholding.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(
+    d.name
+    for d in (ROOT / "solutions").iterdir()
+    if d.is_dir() and any(d.glob("*.ipynb"))
+)
+if os.environ.get("PIPELINE_ASSIGNMENTS"):  # a subset, while developing one
+    ASSIGNMENTS = [
+        a for a in ASSIGNMENTS if a in os.environ["PIPELINE_ASSIGNMENTS"].split(",")
+    ]
+FIRST = "01_backprop"
+# Seconds a cell may run in the autograde run; the infinite loop costs this.
+TIMEOUT = 10
+needs_first = pytest.mark.skipif(
+    FIRST not in ASSIGNMENTS, reason=f"the adversarial students use {FIRST}"
+)
+
+
+def _cli(*args, state: Path, root: Path = ROOT, check: bool = True):
+    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    proc.seconds = time.perf_counter() - start
+    return proc
+
+
+# ------------------------------------------------------------- the release
+
+
+def _solution_regions(source: str) -> list[str]:
+    regions, current = [], None
+    for line in source.splitlines():
+        if "BEGIN SOLUTION" in line:
+            current = []
+        elif "END SOLUTION" in line:
+            regions.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return [r for r in regions if r.strip()]
+
+
+def test_release_check_passes_on_the_committed_notebooks(tmp_path):
+    proc = _cli("release", "--check", state=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "up to date" in proc.stdout
+
+
+def test_release_check_fails_when_notebooks_are_stale(tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    shutil.copytree(ROOT / "notebooks", course / "notebooks")
+    nb_path = course / "solutions" / FIRST / f"{FIRST}.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[0].source += "\n\nA sentence added after the last release."
+    nbformat.write(nb, nb_path)
+    proc = _cli("release", "--check", FIRST, state=tmp_path / "state", root=course)
+    assert proc.returncode == 1
+    assert f"{FIRST}/{FIRST}.ipynb: differs" in proc.stdout
+    # and the release command brings it up to date, copying data files but
+    # nothing that looks hidden
+    folder = course / "solutions" / FIRST
+    (folder / "data.csv").write_text("x,y\n1,2\n")
+    (folder / "hidden_inputs.npz").write_bytes(b"secret")
+    (folder / "references.npz").write_bytes(b"secret")
+    assert _cli("release", FIRST, state=tmp_path / "state", root=course).returncode == 0
+    released = sorted(p.name for p in (course / "notebooks" / FIRST).iterdir())
+    assert released == ["01_backprop.ipynb", "data.csv"]
+    assert (
+        _cli("release", "--check", FIRST, state=tmp_path / "s", root=course).returncode
+        == 0
+    )
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_holds_no_outputs_solutions_or_hidden_tests(assignment):
+    folder = ROOT / "notebooks" / assignment
+    assert folder.is_dir(), "run `python -m autograder release`"
+    released = nbformat.read(folder / f"{assignment}.ipynb", as_version=4)
+    source = nbformat.read(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4
+    )
+    text = "\n".join(cell.source for cell in released.cells)
+    for marker in (
+        "BEGIN SOLUTION",
+        "END SOLUTION",
+        "BEGIN HIDDEN TESTS",
+        "hidden=True",
+    ):
+        assert marker not in text
+    for cell in source.cells:
+        for region in _solution_regions(cell.source):
+            assert region not in text, f"solution text leaked: {region[:80]!r}"
+    for cell in released.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    assert len(released.cells) == len(source.cells)
+    files = sorted(p.name for p in folder.rglob("*") if p.is_file())
+    assert not [f for f in files if "hidden" in f.lower() or "reference" in f.lower()]
+
+
+# ------------------------------------------------------- fake submissions
+
+SOLUTION_LINES = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _filled_release(
+    course: Path, assignment: str, overrides: dict[str, str] | None = None
+):
+    """The student release with every answer cell filled with the solution."""
+    solution = nbformat.read(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4
+    )
+    answers = {
+        cell.metadata["nbgrader"]["grade_id"]: "\n".join(
+            line
+            for line in cell.source.splitlines()
+            if line.strip() not in SOLUTION_LINES
+        )
+        for cell in solution.cells
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+    answers.update(overrides or {})
+    nb = nbformat.read(course / "notebooks" / assignment / f"{assignment}.ipynb", 4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = answers[meta["grade_id"]]
+    return nb
+
+
+# An infinite loop in one answer, reached only from its test cell (the
+# graded inputs have 3 features, the demo's points 2).
+LOOPING_PERCEPTRON = """
+def perceptron_epoch(w, b, x, y):
+    if x.shape[1] == 3:
+        while True:
+            pass
+    w = np.array(w, dtype=float)
+    b = float(b)
+    mistakes = 0
+    for x_i, y_i in zip(x, y):
+        if y_i * (x_i @ w + b) <= 0:
+            w = w + y_i * x_i
+            b = b + y_i
+            mistakes += 1
+    return w, b, mistakes
+"""
+
+KERNEL_KILLER = """
+import os
+
+os._exit(1)
+"""
+
+WITHHELD_RELU = """
+import dlcore.functional as F
+
+relu_forward = F.relu_forward
+relu_backward = F.relu_backward
+"""
+
+
+def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
+    """Write the fake students; {student: {assignment: what it is}}."""
+    students: dict[str, dict[str, str]] = {}
+
+    def put(student, assignment, nb, what):
+        target = folder / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target / f"{assignment}.ipynb")
+        students.setdefault(student, {})[assignment] = what
+
+    for assignment in ASSIGNMENTS:
+        source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+        put("solution", assignment, nbformat.read(source, 4), "the solution notebook")
+        release = course / "notebooks" / assignment / f"{assignment}.ipynb"
+        put("untouched", assignment, nbformat.read(release, 4), "the untouched release")
+    if FIRST not in ASSIGNMENTS:
+        return students
+    put(
+        "looper",
+        FIRST,
+        _filled_release(course, FIRST, {"perceptron_epoch_answer": LOOPING_PERCEPTRON}),
+        "an infinite loop in perceptron_epoch",
+    )
+    adaline = _filled_release(course, FIRST).cells
+    adaline_answer = next(
+        c.source
+        for c in adaline
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "adaline_epoch_answer"
+    )
+    put(
+        "crasher",
+        FIRST,
+        _filled_release(
+            course,
+            FIRST,
+            {"adaline_epoch_answer": adaline_answer + "\n" + KERNEL_KILLER},
+        ),
+        "os._exit in an answer cell",
+    )
+    put(
+        "withheld",
+        FIRST,
+        _filled_release(course, FIRST, {"relu_answer": WITHHELD_RELU}),
+        "relu taken from dlcore.functional",
+    )
+    # (unanswered otherwise, so it runs fast: the deleted cell is the point)
+    tampered = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+    tampered.cells = [
+        c
+        for c in tampered.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") != "test_tanh"
+    ]
+    put("tamperer", FIRST, tampered, "the test cell of tanh deleted")
+    return students
+
+
+def _halves(assignments: list[str]) -> list[list[str]]:
+    """Two groups of similar cost; 01 carries the adversarial students."""
+    rest = [a for a in assignments if a != FIRST]
+    first = [FIRST] + rest[1::2] if FIRST in assignments else rest[1::2]
+    return [g for g in (first, rest[0::2]) if g]
+
+
+def _grade_group(course: Path, submissions: Path, state: Path, group: list[str]):
+    """references, autograde, feedback and export for one group, in order.
+
+    01_backprop (with the infinite loop) runs with a short cell timeout; the
+    other assignments with the course's default, as an instructor would.
+    """
+    args = [sys.executable, "-m", "autograder", "--root", str(course)]
+    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
+
+    def run(*more):
+        return subprocess.run([*args, *more], env=env, text=True, capture_output=True)
+
+    out = {"references": run("references", *group), "autograde": {}}
+    batches = [[FIRST], [a for a in group if a != FIRST]] if FIRST in group else [group]
+    for batch in [b for b in batches if b]:
+        timeout = ["--timeout", str(TIMEOUT)] if batch == [FIRST] else []
+        proc = run(
+            "autograde",
+            str(submissions),
+            *timeout,
+            *[f"--assignment={a}" for a in batch],
+        )
+        (state / f"autograde-{'-'.join(batch)}.log").write_text(proc.stderr)
+        for assignment in batch:
+            out["autograde"][assignment] = (proc.returncode, proc.stdout)
+    out["feedback"] = run("feedback")
+    out["export"] = run("export", "-o", str(state / "grades.csv"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Autograde (two groups side by side), feedback and export, on a course copy."""
+    base = tmp_path_factory.mktemp("pipeline")
+    course = base / "course"
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    # The untouched release is made here by the release command (that the
+    # committed notebooks/ equals it is the release --check test's business).
+    release = _cli("release", *ASSIGNMENTS, state=base / "release-state", root=course)
+    assert release.returncode == 0, release.stdout + release.stderr
+    submissions = base / "submitted"
+    students = _submissions(course, submissions)
+
+    groups = _halves(ASSIGNMENTS)
+    states = [base / f"state{i}" for i in range(len(groups))]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outs = list(
+            pool.map(
+                lambda pair: _grade_group(course, submissions, *pair),
+                zip(states, groups, strict=True),
+            )
+        )
+    results = {
+        "students": students,
+        "course": course,
+        "seconds": time.perf_counter() - start,
+        "states": {
+            a: state for state, g in zip(states, groups, strict=True) for a in g
+        },
+        "autograde": {a: r for out in outs for a, r in out["autograde"].items()},
+        "references": [out["references"] for out in outs],
+        "feedback": [out["feedback"] for out in outs],
+        "export": [out["export"] for out in outs],
+    }
+    print(
+        f"autograde, feedback, export of {len(ASSIGNMENTS)} assignment(s): "
+        f"{results['seconds']:.1f} s"
+    )
+    return results
+
+
+def _parts(graded, assignment: str, student: str) -> dict[str, float]:
+    """Score of each grade cell of a submission, from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    db = f"sqlite:///{graded['states'][assignment] / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        submission = gb.find_submission_notebook(assignment, assignment, student)
+        return {grade.name: grade.score for grade in submission.grades}
+
+
+def _max_parts(graded, assignment: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    db = f"sqlite:///{graded['states'][assignment] / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        notebook = gb.find_notebook(assignment, assignment)
+        return {cell.name: cell.max_score for cell in notebook.grade_cells}
+
+
+def _autograde_output(graded, assignment: str) -> tuple[int, str]:
+    return graded["autograde"][assignment]
+
+
+@pytest.mark.slow
+@needs_first
+def test_autograde_exit_status_lists_the_dead_kernel(graded):
+    code, out = _autograde_output(graded, FIRST)
+    assert code == 3, out  # graded, but someone needs manual grading
+    crasher = [line for line in out.splitlines() if line.strip().startswith("crasher")]
+    assert (
+        crasher and "NEEDS MANUAL GRADING" in crasher[0] and "kernel died" in crasher[0]
+    )
+    tamperer = [
+        line for line in out.splitlines() if line.strip().startswith("tamperer")
+    ]
+    assert (
+        "NEEDS MANUAL GRADING" in tamperer[0] and "'test_tanh' deleted" in tamperer[0]
+    )
+    for student in ("solution", "untouched", "looper", "withheld"):
+        line = [x for x in out.splitlines() if x.strip().startswith(student)]
+        assert line and "graded" in line[0] and "MANUAL" not in line[0], out
+    for proc in graded["references"]:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    for assignment, (code, out) in graded["autograde"].items():
+        if assignment != FIRST:
+            assert code == 0, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_submitted_as_a_student_gets_full_marks(graded, assignment):
+    assert _parts(graded, assignment, "solution") == _max_parts(graded, assignment)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_gets_zero(graded, assignment):
+    parts = _parts(graded, assignment, "untouched")
+    assert parts and all(score == 0 for score in parts.values()), parts
+
+
+@pytest.mark.slow
+@needs_first
+def test_infinite_loop_scores_zero_for_that_part_only(graded):
+    parts = _parts(graded, FIRST, "looper")
+    expected = dict(_max_parts(graded, FIRST), test_perceptron_epoch=0)
+    assert parts == expected
+
+
+@pytest.mark.slow
+@needs_first
+def test_withheld_dlcore_function_scores_zero_for_that_part(graded):
+    parts = _parts(graded, FIRST, "withheld")
+    full = _max_parts(graded, FIRST)
+    assert parts["test_relu"] == 0
+    # other parts are untouched; mlp_loss uses relu and may fail with it
+    for name in (
+        "test_perceptron_epoch",
+        "test_linear",
+        "test_sigmoid",
+        "test_tanh",
+        "test_softmax_cross_entropy",
+    ):
+        assert parts[name] == full[name], name
+    autograded = (
+        graded["states"][FIRST] / "autograded" / "withheld" / FIRST / f"{FIRST}.ipynb"
+    )
+    text = autograded.read_text()
+    assert "dlcore.functional.relu_forward is withheld" in text
+    # dlcore's own use of it (Sequential training on the digits) still worked
+    assert "dlcore Sequential: validation accuracy" in text
+
+
+@pytest.mark.slow
+@needs_first
+def test_dead_kernel_does_not_stop_the_others(graded):
+    from nbgrader.api import Gradebook
+
+    state = graded["states"][FIRST]
+    manual = (state / "needs_manual_grading.json").read_text()
+    assert "crasher" in manual and "kernel died" in manual
+    with Gradebook(f"sqlite:///{state / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(FIRST, "crasher")
+        assert submission.needs_manual_grade
+    assert _parts(graded, FIRST, "solution") == _max_parts(graded, FIRST)
+
+
+@pytest.mark.slow
+@needs_first
+def test_feedback_html_without_hidden_tests(graded):
+    for proc in graded["feedback"]:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    pages = []
+    for assignment in ASSIGNMENTS:
+        feedback = graded["states"][assignment] / "feedback"
+        for student in ("solution", "untouched"):
+            page = feedback / student / assignment / f"{assignment}.html"
+            assert page.is_file(), page
+            pages.append(page)
+    for page in pages + sorted(
+        (graded["states"][FIRST] / "feedback").glob("*/*/*.html")
+    ):
+        text = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text, page
+    looper = graded["states"][FIRST] / "feedback" / "looper" / FIRST / f"{FIRST}.html"
+    assert "perceptron_epoch" in looper.read_text()
+
+
+@pytest.mark.slow
+@needs_first
+def test_export_csv_flags_manual_grading(graded):
+    for proc in graded["export"]:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(graded["states"][FIRST] / "grades.csv", newline="") as fh:
+        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
+    assert rows[(FIRST, "crasher")]["needs_manual_grade"] == "yes"
+    assert rows[(FIRST, "solution")]["needs_manual_grade"] == "no"
+    assert float(rows[(FIRST, "solution")]["score"]) == float(
+        rows[(FIRST, "solution")]["max_score"]
+    )
+    assert float(rows[(FIRST, "untouched")]["score"]) == 0
+
+
+# ------------------------------------------------------------ unit tests
+
+
+def test_compare_arrays_names_the_first_mismatch():
+    from autograder.checks import compare_arrays
+
+    expected = (np.zeros((2, 3)), np.ones(3))
+    received = (np.zeros((2, 3)), np.array([1.0, 1.5, 1.0]))
+    message = compare_arrays(expected, received, names=("dx", "db"))
+    assert message.startswith("db: 1 of 3 entries differ")
+    assert "index (1): expected 1, received 1.5" in message
+    assert "relative error" in message
+    assert compare_arrays(expected, expected) is None
+    assert "expected shape (2, 3), received shape (3, 2)" in compare_arrays(
+        np.zeros((2, 3)), np.zeros((3, 2))
+    )
+    assert "dtype float64, received dtype float32" in compare_arrays(
+        np.zeros(3), np.zeros(3, np.float32)
+    )
+    assert "expected a tuple of 2 outputs" in compare_arrays(expected, np.zeros(3))
+    assert "received 1 NaN" in compare_arrays(np.zeros(2), np.array([0.0, np.nan]))
+
+
+def test_check_reports_expected_received_and_hint(monkeypatch, tmp_path):
+    from autograder.checks import CheckFailure, check
+
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path))
+
+    def relu_forward(x):
+        return np.maximum(x, 0), x
+
+    def relu_backward(dout, x):  # the usual mistake: >= instead of >
+        return dout * (x >= 0) + 0.5 * (x < 0)
+
+    with pytest.raises(CheckFailure) as info:
+        check(FIRST, "relu", (relu_forward, relu_backward))
+    message = str(info.value)
+    assert "check 'relu' failed (visible test)" in message
+    assert "dx:" in message and "first mismatch at index" in message
+    assert "hint: The gradient passes only where x > 0" in message
+
+    def unfinished(x):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        check(FIRST, "relu", (unfinished, relu_backward))
+
+
+def test_hidden_check_uses_stored_references_and_detects_stale_ones(
+    monkeypatch, tmp_path
+):
+    from autograder import checks
+
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path))
+    path = checks.compute_references(FIRST)
+    assert path == tmp_path / "references" / f"{FIRST}.npz"
+    stored = checks.load_references(FIRST)
+    assert all(v.dtype != object for v in stored.values())
+    declared = checks.get_check(FIRST, "tanh")
+    seed = checks.hidden_seed(FIRST, "tanh")
+    assert seed != checks.visible_seed(FIRST, "tanh")
+    expected = checks._stored_expected(FIRST, declared, seed)
+    assert checks.compare_arrays(declared.expected(seed), expected) is None
+    # another secret: the stored outputs no longer match the hidden inputs
+    monkeypatch.setenv("AUTOGRADER_SECRET", "another secret")
+    other = checks.hidden_seed(FIRST, "tanh")
+    assert checks._stored_expected(FIRST, declared, other) is None
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(RuntimeError, match="python -m autograder references"):
+        checks._hidden_expected(FIRST, declared, other)
+
+
+def test_withholding_blocks_students_but_not_dlcore():
+    import dlcore.functional as F
+    from autograder import withhold
+    from dlcore.layers import ReLU
+
+    x = np.array([[-1.0, 2.0]])
+    try:
+        withhold.install(["dlcore.functional.relu_forward"])
+        with pytest.raises(withhold.WithheldFunctionError, match="relu_forward"):
+            F.relu_forward(x)
+        from dlcore.functional import activations
+
+        with pytest.raises(withhold.WithheldFunctionError):
+            activations.relu_forward(x)
+        assert not hasattr(F.relu_forward, "__wrapped__")
+        # dlcore's own layers still call it
+        np.testing.assert_array_equal(ReLU().forward(x), [[0.0, 2.0]])
+        with withhold.trusted():
+            np.testing.assert_array_equal(F.relu_forward(x)[0], [[0.0, 2.0]])
+    finally:
+        withhold.uninstall()
+    np.testing.assert_array_equal(F.relu_forward(x)[0], [[0.0, 2.0]])
+
+
+def test_kernel_start_hook_only_acts_while_autograding(monkeypatch):
+    from autograder import withhold
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert withhold.install_for_autograde(FIRST) == []
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    try:
+        guarded = withhold.install_for_autograde(FIRST)
+        assert "dlcore.functional.relu_backward" in guarded
+    finally:
+        withhold.uninstall()
+
+
+def test_structure_problems_find_deleted_and_duplicated_grade_cells(tmp_path):
+    from autograder.cli import structure_problems
+
+    source = ROOT / "solutions" / FIRST / f"{FIRST}.ipynb"
+    nb = nbformat.read(source, 4)
+    grade_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    nb.cells.remove(grade_cells[0])
+    duplicate = copy.deepcopy(grade_cells[1])
+    duplicate["id"] = "a-duplicate"
+    nb.cells.append(duplicate)
+    path = tmp_path / "sub.ipynb"
+    nbformat.write(nb, path)
+    problems = structure_problems(source, path)
+    assert any("deleted" in p for p in problems)
+    assert any("duplicated" in p for p in problems)
+    assert structure_problems(source, source) == []
+
+
+def test_feedback_preprocessor_drops_hidden_source_and_tracebacks():
+    from autograder.nbgrader_ext import ClearHiddenTestsFromFeedback
+
+    cell = nbformat.v4.new_code_cell(
+        'check("01_backprop", "tanh", pair)\n'
+        "### BEGIN HIDDEN TESTS\n"
+        'check("01_backprop", "tanh", pair, hidden=True)\n'
+        "### END HIDDEN TESTS",
+        metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}},
+    )
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="CheckFailure",
+            evalue="check 'tanh' failed (hidden test)",
+            traceback=[
+                '----> 3 check("01_backprop", "tanh", pair, hidden=True)',
+                "...",
+            ],
+        )
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb, _ = ClearHiddenTestsFromFeedback().preprocess(nb, {})
+    assert "hidden" not in nb.cells[0].source
+    assert nb.cells[0].outputs[0]["traceback"] == [
+        "CheckFailure: check 'tanh' failed (hidden test)"
+    ]
+
+
+def test_validate_command_exits_non_zero_on_a_failing_test_cell(tmp_path):
+    def notebook(test_source):
+        meta = {
+            "grade": True,
+            "solution": False,
+            "locked": True,
+            "points": 1,
+            "grade_id": "test_it",
+            "schema_version": 3,
+            "task": False,
+        }
+        nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(test_source, metadata={"nbgrader": meta})]
+        )
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "language": "python",
+            "display_name": "Python 3",
+        }
+        return nb
+
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    nbformat.write(notebook("assert 1 + 1 == 2"), good)
+    nbformat.write(notebook("assert 1 + 1 == 3, 'arithmetic'"), bad)
+    passed = _cli("validate", str(good), state=tmp_path / "state")
+    failed = _cli("validate", str(bad), state=tmp_path / "state")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert failed.returncode == 1 and "arithmetic" in failed.stdout
