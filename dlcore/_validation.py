@@ -51,8 +51,7 @@ def check_ndim(x: np.ndarray, name: str, ndim: int | tuple[int, ...], layout: st
     if x.ndim not in allowed:
         ranks = " or ".join(f"{d}-D" for d in allowed)
         raise ValueError(
-            f"{name} must be a {ranks} array {layout}, got shape {x.shape} "
-            f"({x.ndim}-D)"
+            f"{name} must be a {ranks} array {layout}, got shape {x.shape} ({x.ndim}-D)"
         )
 
 
@@ -75,8 +74,7 @@ def positive_int(value, name: str) -> int:
     """Return ``value`` as an int, raising unless it is an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{name} must be a positive integer, got {value!r} "
-            f"({type(value).__name__})"
+            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
         )
     if value < 1:
         raise ValueError(f"{name} must be a positive integer (>= 1), got {value}")
