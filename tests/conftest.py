@@ -14,3 +14,7 @@ def torch():
     torch = pytest.importorskip("torch")
     torch.set_default_dtype(torch.float64)
     return torch
+
+
+# The one autograde run of the course that the pipeline and notebook tests share.
+from course_run import graded  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""Every assignment's notebooks, executed headless (nbclient).
+"""Every assignment's notebooks, executed headless.
 
 Parametrised over the folders of ``solutions/``, so a new assignment is
 picked up without touching this file:
@@ -9,103 +9,57 @@ picked up without touching this file:
   (every error is the ``NotImplementedError`` of an unfilled answer);
 * the notebook agrees with its check declarations (``autograder.lint``).
 
-All notebooks are executed once per session, two at a time (the machine
-has two cores), by nbconvert's executor (nbclient) in separate processes,
-in kernels that see a private state directory with precomputed hidden
-references.
+The notebooks are not executed here: the shared course run
+(``course_run.graded``) autogrades the solution and the untouched release
+of every assignment as two fake students, with nbgrader's executor
+(nbclient), and these tests read the executed notebooks it leaves. Running
+them once instead of twice halves the suite's time.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from datetime import datetime
 
 import nbformat
 import pytest
+from course_run import ASSIGNMENTS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = sorted(
-    d.name
-    for d in (ROOT / "solutions").iterdir()
-    if d.is_dir() and any(d.glob("*.ipynb"))
-)
-if os.environ.get("PIPELINE_ASSIGNMENTS"):  # a subset, while developing one
-    ASSIGNMENTS = [
-        a for a in ASSIGNMENTS if a in os.environ["PIPELINE_ASSIGNMENTS"].split(",")
-    ]
 # "Well under a minute" on the CI machine, with a warm Numba cache.
 MAX_SECONDS = 45
 
 pytestmark = pytest.mark.slow
 
 
-def _notebook(folder: str, assignment: str) -> Path:
-    return ROOT / folder / assignment / f"{assignment}.ipynb"
+def _executed(graded, assignment: str, student: str):
+    """The notebook as nbgrader's autograde executed it for ``student``."""
+    path = (
+        graded["states"][assignment]
+        / "autograded"
+        / student
+        / assignment
+        / f"{assignment}.ipynb"
+    )
+    assert path.is_file(), f"autograde left no executed notebook at {path}"
+    return nbformat.read(path, as_version=4)
 
 
-def _execute(path: Path, allow_errors: bool, out_dir: Path):
-    """Execute a notebook (nbconvert's nbclient-based executor, in its own
-    process, the kernel in the notebook's folder); (notebook, seconds, error).
+def _seconds(nb) -> float:
+    """Wall time from the first cell's start to the last cell's end.
+
+    nbclient records when each cell was sent to the kernel and when its
+    reply came back (``metadata.execution``).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "nbconvert",
-        "--to=notebook",
-        "--execute",
-        f"--output-dir={out_dir}",
-        "--ExecutePreprocessor.timeout=300",
-        "--ExecutePreprocessor.kernel_name=python3",
-        str(path),
+    stamps = [
+        datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for timing in [cell.metadata.get("execution", {})]
+        for key in ("iopub.execute_input", "shell.execute_reply")
+        if key in timing
     ]
-    if allow_errors:
-        command.append("--allow-errors")
-    start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    executed = out_dir / path.name
-    if proc.returncode != 0 or not executed.is_file():
-        return None, seconds, proc.stderr[-5000:]
-    return nbformat.read(executed, as_version=4), seconds, None
-
-
-@pytest.fixture(scope="session")
-def executed(tmp_path_factory):
-    """{(assignment, "solution" | "release"): (notebook, seconds, error)}."""
-    from autograder import paths
-    from autograder.checks import compute_references, load_assignment
-
-    state = tmp_path_factory.mktemp("notebook-state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AUTOGRADER_STATE_DIR", str(state))
-        if paths.numba_cache_dir() is not None:
-            mp.setenv("NUMBA_CACHE_DIR", str(paths.numba_cache_dir()))
-        for assignment in ASSIGNMENTS:
-            try:
-                load_assignment(assignment)
-            except LookupError:
-                continue
-            compute_references(assignment)
-        out = tmp_path_factory.mktemp("executed")
-        jobs = {}
-        for assignment in ASSIGNMENTS:
-            jobs[(assignment, "solution")] = (
-                _notebook("solutions", assignment),
-                False,
-                out / "solutions",
-            )
-            release = _notebook("notebooks", assignment)
-            if release.is_file():
-                jobs[(assignment, "release")] = (release, True, out / "notebooks")
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {key: pool.submit(_execute, *job) for key, job in jobs.items()}
-            results = {key: future.result() for key, future in futures.items()}
-    return results
+    assert stamps, "the executed notebook carries no execution timings"
+    return (max(stamps) - min(stamps)).total_seconds()
 
 
 def _errors(nb) -> list[tuple[int, str, str]]:
@@ -119,13 +73,13 @@ def _errors(nb) -> list[tuple[int, str, str]]:
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_runs_and_passes_the_validator(assignment, executed, tmp_path):
+def test_solution_runs_and_passes_the_validator(assignment, graded, tmp_path):
     from nbgrader.preprocessors import CheckCellMetadata
     from nbgrader.validator import Validator
 
-    nb, seconds, error = executed[(assignment, "solution")]
+    nb = _executed(graded, assignment, "solution")
+    seconds = _seconds(nb)
     print(f"{assignment}: solution notebook executed in {seconds:.1f} s")
-    assert error is None, error
     assert not _errors(nb)
     # nbgrader's verdict on the executed notebook (it does not re-execute).
     path = tmp_path / f"{assignment}.ipynb"
@@ -138,14 +92,13 @@ def test_solution_runs_and_passes_the_validator(assignment, executed, tmp_path):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_release_fails_only_where_students_fill_in(assignment, executed):
-    if (assignment, "release") not in executed:
+def test_release_fails_only_where_students_fill_in(assignment, graded):
+    if not (ROOT / "notebooks" / assignment).is_dir():
         pytest.fail(
             f"notebooks/{assignment} missing: run `python -m autograder release`"
         )
-    nb, seconds, error = executed[(assignment, "release")]
-    print(f"{assignment}: student notebook executed in {seconds:.1f} s")
-    assert error is None, error
+    nb = _executed(graded, assignment, "untouched")
+    print(f"{assignment}: student notebook executed in {_seconds(nb):.1f} s")
     errors = _errors(nb)
     assert errors, "the untouched release raised nothing: are the answers stubbed?"
     unexpected = [e for e in errors if e[1] != "NotImplementedError"]

@@ -1,0 +1,246 @@
+"""The shared course run: one autograde of fake students over every assignment.
+
+Executing notebooks is the expensive part of the suite, so it happens once:
+the ``graded`` session fixture (registered in ``conftest.py``) autogrades the
+solution notebook and the untouched release of every assignment, plus the
+adversarial students of 01_backprop, and both ``test_pipeline.py`` (grades,
+feedback, export) and ``test_notebooks.py`` (what the executed notebooks
+contain, how long they took) read its results.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(
+    d.name
+    for d in (ROOT / "solutions").iterdir()
+    if d.is_dir() and any(d.glob("*.ipynb"))
+)
+if os.environ.get("PIPELINE_ASSIGNMENTS"):  # a subset, while developing one
+    ASSIGNMENTS = [
+        a for a in ASSIGNMENTS if a in os.environ["PIPELINE_ASSIGNMENTS"].split(",")
+    ]
+FIRST = "01_backprop"
+# Seconds a cell may run in the autograde run; the infinite loop costs this.
+TIMEOUT = 10
+
+
+def _cli(*args, state: Path, root: Path = ROOT, check: bool = True):
+    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    proc.seconds = time.perf_counter() - start
+    return proc
+
+
+# ------------------------------------------------------- fake submissions
+
+SOLUTION_LINES = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _filled_release(
+    course: Path, assignment: str, overrides: dict[str, str] | None = None
+):
+    """The student release with every answer cell filled with the solution."""
+    solution = nbformat.read(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4
+    )
+    answers = {
+        cell.metadata["nbgrader"]["grade_id"]: "\n".join(
+            line
+            for line in cell.source.splitlines()
+            if line.strip() not in SOLUTION_LINES
+        )
+        for cell in solution.cells
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+    answers.update(overrides or {})
+    nb = nbformat.read(course / "notebooks" / assignment / f"{assignment}.ipynb", 4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = answers[meta["grade_id"]]
+    return nb
+
+
+# An infinite loop in one answer, reached only from its test cell (the
+# graded inputs have 3 features, the demo's points 2).
+LOOPING_PERCEPTRON = """
+def perceptron_epoch(w, b, x, y):
+    if x.shape[1] == 3:
+        while True:
+            pass
+    w = np.array(w, dtype=float)
+    b = float(b)
+    mistakes = 0
+    for x_i, y_i in zip(x, y):
+        if y_i * (x_i @ w + b) <= 0:
+            w = w + y_i * x_i
+            b = b + y_i
+            mistakes += 1
+    return w, b, mistakes
+"""
+
+KERNEL_KILLER = """
+import os
+
+os._exit(1)
+"""
+
+WITHHELD_RELU = """
+import dlcore.functional as F
+
+relu_forward = F.relu_forward
+relu_backward = F.relu_backward
+"""
+
+
+def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
+    """Write the fake students; {student: {assignment: what it is}}."""
+    students: dict[str, dict[str, str]] = {}
+
+    def put(student, assignment, nb, what):
+        target = folder / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target / f"{assignment}.ipynb")
+        students.setdefault(student, {})[assignment] = what
+
+    for assignment in ASSIGNMENTS:
+        source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+        put("solution", assignment, nbformat.read(source, 4), "the solution notebook")
+        release = course / "notebooks" / assignment / f"{assignment}.ipynb"
+        put("untouched", assignment, nbformat.read(release, 4), "the untouched release")
+    if FIRST not in ASSIGNMENTS:
+        return students
+    put(
+        "looper",
+        FIRST,
+        _filled_release(course, FIRST, {"perceptron_epoch_answer": LOOPING_PERCEPTRON}),
+        "an infinite loop in perceptron_epoch",
+    )
+    adaline = _filled_release(course, FIRST).cells
+    adaline_answer = next(
+        c.source
+        for c in adaline
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "adaline_epoch_answer"
+    )
+    put(
+        "crasher",
+        FIRST,
+        _filled_release(
+            course,
+            FIRST,
+            {"adaline_epoch_answer": adaline_answer + "\n" + KERNEL_KILLER},
+        ),
+        "os._exit in an answer cell",
+    )
+    put(
+        "withheld",
+        FIRST,
+        _filled_release(course, FIRST, {"relu_answer": WITHHELD_RELU}),
+        "relu taken from dlcore.functional",
+    )
+    # (unanswered otherwise, so it runs fast: the deleted cell is the point)
+    tampered = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+    tampered.cells = [
+        c
+        for c in tampered.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") != "test_tanh"
+    ]
+    put("tamperer", FIRST, tampered, "the test cell of tanh deleted")
+    return students
+
+
+def _halves(assignments: list[str]) -> list[list[str]]:
+    """Two groups of similar cost; 01 carries the adversarial students."""
+    rest = [a for a in assignments if a != FIRST]
+    first = [FIRST] + rest[1::2] if FIRST in assignments else rest[1::2]
+    return [g for g in (first, rest[0::2]) if g]
+
+
+def _grade_group(course: Path, submissions: Path, state: Path, group: list[str]):
+    """references, autograde, feedback and export for one group, in order.
+
+    01_backprop (with the infinite loop) runs with a short cell timeout; the
+    other assignments with the course's default, as an instructor would.
+    """
+    args = [sys.executable, "-m", "autograder", "--root", str(course)]
+    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
+
+    def run(*more):
+        return subprocess.run([*args, *more], env=env, text=True, capture_output=True)
+
+    out = {"references": run("references", *group), "autograde": {}}
+    batches = [[FIRST], [a for a in group if a != FIRST]] if FIRST in group else [group]
+    for batch in [b for b in batches if b]:
+        timeout = ["--timeout", str(TIMEOUT)] if batch == [FIRST] else []
+        proc = run(
+            "autograde",
+            str(submissions),
+            *timeout,
+            *[f"--assignment={a}" for a in batch],
+        )
+        (state / f"autograde-{'-'.join(batch)}.log").write_text(proc.stderr)
+        for assignment in batch:
+            out["autograde"][assignment] = (proc.returncode, proc.stdout)
+    out["feedback"] = run("feedback")
+    out["export"] = run("export", "-o", str(state / "grades.csv"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Autograde (two groups side by side), feedback and export, on a course copy."""
+    base = tmp_path_factory.mktemp("pipeline")
+    course = base / "course"
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    # The untouched release is made here by the release command (that the
+    # committed notebooks/ equals it is the release --check test's business).
+    release = _cli("release", *ASSIGNMENTS, state=base / "release-state", root=course)
+    assert release.returncode == 0, release.stdout + release.stderr
+    submissions = base / "submitted"
+    students = _submissions(course, submissions)
+
+    groups = _halves(ASSIGNMENTS)
+    states = [base / f"state{i}" for i in range(len(groups))]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outs = list(
+            pool.map(
+                lambda pair: _grade_group(course, submissions, *pair),
+                zip(states, groups, strict=True),
+            )
+        )
+    results = {
+        "students": students,
+        "course": course,
+        "seconds": time.perf_counter() - start,
+        "states": {
+            a: state for state, g in zip(states, groups, strict=True) for a in g
+        },
+        "autograde": {a: r for out in outs for a, r in out["autograde"].items()},
+        "references": [out["references"] for out in outs],
+        "feedback": [out["feedback"] for out in outs],
+        "export": [out["export"] for out in outs],
+    }
+    print(
+        f"autograde, feedback, export of {len(ASSIGNMENTS)} assignment(s): "
+        f"{results['seconds']:.1f} s"
+    )
+    return results
