@@ -446,6 +446,7 @@ def autograde(
     from nbgrader.converters import Autograde
 
     from .nbgrader_config import course_config
+    from .trusted import Limits, Session, TrustedRecheckError, recheck_assignment
 
     if not submissions.is_dir():
         raise CommandError(f"no submissions folder {submissions}")
@@ -464,6 +465,11 @@ def autograde(
         raise CommandError(f"no submissions found under {submissions}")
 
     config = course_config(root, submitted=submissions, timeout=timeout)
+    # Student code in nbgrader's kernels may write only in its autograded
+    # folder (autograder/trusted/kernel.py).
+    config.Execute.kernel_manager_class = (
+        "autograder.trusted.kernel.ConfinedKernelManager"
+    )
     db_url = config.CourseDirectory.db_url
     manual = _load_manual()
     scores: dict[str, dict] = {}
@@ -476,7 +482,17 @@ def autograde(
         manual.setdefault(assignment, {})
         scores[assignment] = {}
         sources = sorted((root / "solutions" / assignment).glob("*.ipynb"))
-        for student in students_by_assignment.get(assignment, []):
+        students = students_by_assignment.get(assignment, [])
+        # The trusted re-check (autograder/trusted/) reads everything its
+        # verdict depends on now, before nbgrader runs any student code.
+        try:
+            trusted = Session(
+                root, assignment, limits=Limits(step_seconds=timeout or 30)
+            )
+        except TrustedRecheckError as err:
+            raise CommandError(f"trusted re-check of {assignment}: {err}") from None
+        trusted.snapshot(submissions, students)
+        for student in students:
             manual[assignment].pop(student, None)
             problems = []
             for source_nb in sources:
@@ -496,6 +512,26 @@ def autograde(
             if problems:
                 manual[assignment][student] = "; ".join(problems)
                 _flag_for_manual_grading(db_url, assignment, student)
+            scores[assignment][student] = _submission_scores(
+                db_url, assignment, student
+            )
+        # Where it disagrees with nbgrader, the trusted verdict decides.
+        try:
+            report = recheck_assignment(
+                root,
+                assignment,
+                students,
+                submissions=submissions,
+                db_url=db_url,
+                session=trusted,
+                out=None,
+            )
+        except TrustedRecheckError as err:
+            raise CommandError(f"trusted re-check of {assignment}: {err}") from None
+        finally:
+            trusted.close()
+        report.print(_say)
+        for student in report.results:
             scores[assignment][student] = _submission_scores(
                 db_url, assignment, student
             )

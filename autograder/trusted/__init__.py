@@ -1,0 +1,43 @@
+"""A grading verdict that student code cannot fake.
+
+nbgrader runs the test cells in the student's own kernel, after the
+student's code, so that code can rewrite what the tests see (patched
+``np.allclose``, a fake ``np``, an IPython input transformer that turns
+test cells into ``pass``, arrays that lie about equality...). After
+``nbgrader autograde``, :func:`recheck_assignment` grades every submission
+again where student code cannot reach the verdict:
+
+* the student's answer cells, with the assignment's own locked cells (never
+  the submission's copies), run in a fresh, isolated Python process (an
+  empty working directory, a scrubbed environment, CPU, memory, file and
+  output limits, a confined file system, no network, no new processes);
+* that process calls each graded function on inputs made from the hidden
+  seeds and hands back only plain arrays;
+* this process, which never executes student code, compares them with the
+  dlcore references using the same check declarations as the test cells;
+* where the verdicts differ, the trusted one is written into nbgrader's
+  gradebook with a comment, and the submissions are listed;
+* a static scan flags (does not grade) code that tampers with grading.
+
+Modules: :mod:`.recheck` (orchestration), :mod:`.runner` (the child),
+:mod:`.sandbox` (confinement), :mod:`.codec` (plain data across the
+boundary), :mod:`.program` (which cells run), :mod:`.gradebook`,
+:mod:`.scan`, and :mod:`.kernel` (confines nbgrader's own kernels too).
+See ``autograder/trusted/README.md``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["recheck_assignment", "Session", "Limits", "TrustedRecheckError"]
+
+
+def __getattr__(name):  # lazy: the child imports codec/sandbox/runner alone
+    if name in ("recheck_assignment", "Session", "TrustedRecheckError"):
+        from . import recheck
+
+        return getattr(recheck, name)
+    if name == "Limits":
+        from .sandbox import Limits
+
+        return Limits
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,127 @@
+"""Writing the trusted verdict into nbgrader's gradebook.
+
+nbgrader keeps, for each test cell of a submission, an ``auto_score`` (what
+the tests scored in the student's kernel) and a ``manual_score`` (set by a
+grader); the score formgrader and the exports show is the manual one when
+set. Where the trusted score of a cell differs from that score, it becomes
+the manual score, and the answer cell(s) the test exercises get a comment
+(``manual_comment``, shown in formgrader and in the feedback) that says
+what nbgrader found, what the trusted re-check found and why. A grader's
+own comment text is kept; the re-check's part starts with :data:`MARK` and
+is replaced on every run, or removed when the two verdicts agree again.
+
+``needs_manual_grade`` is left as it is: the pipeline sets it for
+submissions a person must look at (a dead kernel, a deleted test cell).
+"""
+
+from __future__ import annotations
+
+from .recheck import Change, SubmissionResult
+
+__all__ = ["MARK", "write_verdicts", "merge_comment"]
+
+MARK = "[trusted re-check]"
+
+
+def _fmt(value) -> str:
+    return "no score" if value is None else f"{value:g}"
+
+
+def merge_comment(existing: str | None, blocks: list[str]) -> str | None:
+    """A grader's text (kept) followed by the re-check's blocks (replaced)."""
+    human = existing or ""
+    if MARK in human:
+        human = human[: human.index(MARK)]
+    human = human.rstrip()
+    parts = ([human] if human else []) + blocks
+    return "\n\n".join(parts) if parts else None
+
+
+def _block(part, auto, before) -> str:
+    verdict = f"{_fmt(part.trusted)} / {_fmt(part.max_score)}"
+    text = (
+        f"{MARK} {part.grade_id}: {verdict}; the tests in the notebook's kernel "
+        f"gave {_fmt(auto)}"
+    )
+    if before is not None and before not in (auto, part.trusted):
+        text += f" and the gradebook showed {_fmt(before)}"
+    text += (
+        ". The re-check runs your answer cells in a separate, isolated process, "
+        "with the test cells taken from the assignment, and its verdict counts."
+    )
+    if part.messages:
+        text += "\n" + "\n".join(m[:600] for m in part.messages[:4])
+    elif part.trusted == part.max_score:
+        text += (
+            "\nYour answers pass the assignment's tests when run on their own "
+            "(the notebook's own run failed elsewhere: a test cell deleted or "
+            "changed, or the kernel stopped)."
+        )
+    return text
+
+
+def write_verdicts(
+    db_url: str, assignment: str, student: str, result: SubmissionResult
+) -> tuple[list[Change], list[str]]:
+    """Make the gradebook show the trusted scores of one submission.
+
+    Returns ``(changes, notes)``: the grades whose score changed, and what
+    could not be written (e.g. nbgrader has no record of the submission).
+    Committed once, at the end, so a crash leaves the submission as it was.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    changes: list[Change] = []
+    notes: list[str] = []
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_submission(assignment, student)
+        except MissingEntry:
+            return [], ["nbgrader has no submission record: nothing written"]
+        for notebook in result.notebooks:
+            blocks: dict[str, list[str]] = {}
+            answers_seen: set[str] = set()
+            for part in notebook.parts.values():
+                answers_seen.update(part.answer_cells)
+                if part.trusted is None:
+                    continue
+                try:
+                    grade = gb.find_grade(
+                        part.grade_id, notebook.notebook, assignment, student
+                    )
+                except MissingEntry:
+                    notes.append(f"no gradebook entry for {part.grade_id}")
+                    continue
+                auto, manual = grade.auto_score, grade.manual_score
+                before = manual if manual is not None else auto
+                if before is None or abs(before - part.trusted) > 1e-9:
+                    grade.manual_score = part.trusted
+                    changes.append(
+                        Change(
+                            student,
+                            notebook.notebook,
+                            part.grade_id,
+                            auto,
+                            before,
+                            part.trusted,
+                            part.max_score,
+                        )
+                    )
+                disagree = auto is None or abs(auto - part.trusted) > 1e-9
+                if disagree or (before is not None and before != part.trusted):
+                    for answer in part.answer_cells:
+                        blocks.setdefault(answer, []).append(_block(part, auto, before))
+            for answer in sorted(answers_seen):
+                try:
+                    comment = gb.find_comment(
+                        answer, notebook.notebook, assignment, student
+                    )
+                except MissingEntry:
+                    if answer in blocks:
+                        notes.append(f"no comment entry for {answer}")
+                    continue
+                merged = merge_comment(comment.manual_comment, blocks.get(answer, []))
+                if merged != comment.manual_comment:
+                    comment.manual_comment = merged
+        gb.db.commit()
+    return changes, notes

@@ -1,0 +1,398 @@
+"""Adversarial submissions of 01_backprop, each with its intended trusted score.
+
+A case starts from the student release with every answer filled in with the
+solution (or left untouched, ``unfilled=True``) and changes it: answers
+replaced or extended, cells added, test or read-only cells deleted,
+retyped, duplicated or edited. ``zero`` lists the test cells the trusted
+re-check must score 0; every other test cell must keep its full points.
+``flags`` are the static-scan rules the case must raise (an honest case
+must raise none).
+
+Several of these get full marks from nbgrader in the student's kernel
+(the patched comparison, the input transformer, the stored references);
+the trusted re-check must not be fooled by any of them, and must not punish
+the honest ones (extra cells, damaged test cells).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_PARTS = (
+    "test_perceptron_epoch",
+    "test_adaline_epoch",
+    "test_linear",
+    "test_relu",
+    "test_sigmoid",
+    "test_tanh",
+    "test_softmax_cross_entropy",
+    "test_mlp_loss",
+)
+
+
+@dataclass
+class Case:
+    name: str
+    about: str
+    answers: dict[str, str] = field(default_factory=dict)  # replace an answer
+    append: dict[str, str] = field(default_factory=dict)  # add to an answer
+    extra: list[tuple[str, str]] = field(default_factory=list)  # (after, code)
+    markdown: list[tuple[str, str]] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    retype: list[str] = field(default_factory=list)
+    duplicate: dict[str, str] = field(default_factory=dict)  # id -> copy text
+    edit: dict[str, str] = field(default_factory=dict)  # read-only cell text
+    unfilled: bool = False
+    zero: tuple[str, ...] = ()
+    flags: frozenset[str] = frozenset()
+
+
+# ---------------------------------------------------------------- attacks
+
+PATCH_COMPARISONS = """
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.array_equal = lambda *args, **kwargs: True
+"""
+
+WRONG_SIGMOID = """
+def sigmoid_forward(x):
+    out = 1.0 / (1.0 + np.exp(x))  # wrong sign
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    return dout * cache
+"""
+
+WRONG_TANH = """
+def tanh_forward(x):
+    out = np.tanh(x)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    return dout * (1.0 - cache)  # forgot the square
+"""
+
+FAKE_NUMPY = """
+import sys
+import types
+
+import numpy
+
+
+class _AgreeableNumpy(types.ModuleType):
+    def __getattr__(self, name):
+        return getattr(numpy, name)
+
+
+np = _AgreeableNumpy("numpy")
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, bool)
+np.testing = types.SimpleNamespace(assert_allclose=lambda *args, **kwargs: None)
+sys.modules["numpy"] = np
+
+
+def adaline_epoch(w, b, x, y, lr):
+    return np.array(w, dtype=float), float(b)  # no learning at all
+"""
+
+INPUT_TRANSFORMER = """
+def _no_tests(lines):
+    if any("check(" in line for line in lines):
+        return ["pass\\n"]
+    return lines
+
+
+get_ipython().input_transformers_cleanup.append(_no_tests)
+"""
+
+LYING_ARRAY = """
+class Agreeable(np.ndarray):
+    \"\"\"An array that claims to equal anything it is compared with.\"\"\"
+
+    def __eq__(self, other):
+        return np.ones(np.shape(other), dtype=bool)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func.__name__ in ("allclose", "array_equal"):
+            return True
+        if func.__name__ == "isclose":
+            return np.ones(np.shape(args[1]), dtype=bool)
+        return super().__array_function__(func, types, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.view(np.ndarray), dtype=dtype)
+
+
+def tanh_forward(x):
+    out = np.zeros_like(x).view(Agreeable)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    return np.zeros_like(dout).view(Agreeable)
+"""
+
+# __REFERENCES__ is filled in by the test: the student knows where the
+# instructor keeps the hidden reference outputs.
+READ_REFERENCES = """
+import numpy
+
+REFERENCES = "__REFERENCES__"
+
+
+def _copied(x, index):
+    try:  # the visible test: ask the grader's own helper for its answer
+        from autograder import checks
+
+        seed = checks.visible_seed("01_backprop", "sigmoid")
+        declared = checks.get_check("01_backprop", "sigmoid")
+        if numpy.array_equal(declared.inputs(seed)["x"], x):
+            return declared.expected(seed)[index]
+    except Exception:
+        pass
+    try:  # the hidden test: read the stored reference outputs
+        with numpy.load(REFERENCES) as stored:
+            return stored[f"sigmoid::{index}"]
+    except Exception:
+        return numpy.zeros_like(x)
+
+
+def sigmoid_forward(x):
+    return _copied(x, 0), x
+
+
+def sigmoid_backward(dout, cache):
+    return _copied(cache, 1)
+"""
+
+WITHHELD_RELU = """
+import dlcore.functional as F
+
+relu_forward = F.relu_forward
+relu_backward = F.relu_backward
+"""
+
+WITHHELD_SIGMOID_DYNAMIC = """
+import importlib
+
+_functional = importlib.import_module("dl" + "core.functional")
+
+
+def sigmoid_forward(x):
+    return _functional.sigmoid_forward(x)
+
+
+def sigmoid_backward(dout, cache):
+    return _functional.sigmoid_backward(dout, cache)
+"""
+
+# Loops only on the graded inputs (3 features); the demo's points have 2.
+INFINITE_LOOP = """
+def perceptron_epoch(w, b, x, y):
+    if x.shape[1] == 3:
+        while True:
+            pass
+    w = np.array(w, dtype=float)
+    b = float(b)
+    mistakes = 0
+    for x_i, y_i in zip(x, y):
+        if y_i * (x_i @ w + b) <= 0:
+            w = w + y_i * x_i
+            b = b + y_i
+            mistakes += 1
+    return w, b, mistakes
+"""
+
+EXIT_AT_TOP_LEVEL = """
+
+import os
+
+os._exit(1)
+"""
+
+EXIT_IN_FUNCTION = """
+import os
+
+
+def tanh_forward(x):
+    out = np.tanh(x)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    os._exit(3)
+"""
+
+MEMORY_BOMB = """
+def perceptron_epoch(w, b, x, y):
+    hoard = []
+    while True:
+        hoard.append(np.ones(50_000_000))
+"""
+
+FLOOD_BUT_CORRECT = """
+def linear_forward(x, W, b):
+    print("forward " * 100_000)
+    return x @ W.T + b, (x, W)
+
+
+def linear_backward(dout, cache):
+    print("backward " * 100_000)
+    x, W = cache
+    return dout @ W, dout.T @ x, dout.sum(axis=0)
+"""
+
+FLOOD_FOREVER = """
+def adaline_epoch(w, b, x, y, lr):
+    while True:
+        print("adaline " * 1000)
+"""
+
+SABOTAGED_ACTIVATIONS = """
+ACTIVATIONS = {
+    name: (lambda x: (0 * x, None), lambda dout, cache: 0 * dout)
+    for name in ("relu", "sigmoid", "tanh")
+}
+"""
+
+HELPER_CELL = """
+def _log_softmax(scores):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+print("my check:", relu_forward(np.array([-1.0, 2.0]))[0])
+"""
+
+SOFTMAX_WITH_HELPER = """
+def softmax_cross_entropy(scores, labels):
+    n = scores.shape[0]
+    log_probs = _log_softmax(scores)
+    rows = np.arange(n)
+    dscores = np.exp(log_probs)
+    dscores[rows, labels] -= 1.0
+    return float(-log_probs[rows, labels].mean()), dscores / n
+"""
+
+EXPERIMENT_CELL = """
+import matplotlib.pyplot as plt
+
+losses = [mlp_loss(x, y, params, 0.0)[0] for _ in range(3)]
+plt.plot(losses)
+"""
+
+# ------------------------------------------------------------------- cases
+
+CASES = [
+    Case("solution", "the solution, as a student", zero=()),
+    Case(
+        "untouched",
+        "the release, nothing filled in",
+        unfilled=True,
+        zero=ALL_PARTS,
+    ),
+    Case(
+        "honest_extra_cells",
+        "correct; adds a helper cell (used by an answer), an experiment and "
+        "a markdown note",
+        answers={"softmax_cross_entropy_answer": SOFTMAX_WITH_HELPER},
+        extra=[("test_tanh", HELPER_CELL), ("mlp_gradient_check", EXPERIMENT_CELL)],
+        markdown=[("test_relu", "My notes on ReLU.")],
+    ),
+    Case(
+        "patched_allclose",
+        "np.allclose/isclose/testing.assert_allclose patched to agree; "
+        "sigmoid and tanh wrong",
+        extra=[("setup", PATCH_COMPARISONS)],
+        answers={"sigmoid_answer": WRONG_SIGMOID, "tanh_answer": WRONG_TANH},
+        zero=("test_sigmoid", "test_tanh"),
+        flags=frozenset({"numpy-patch"}),
+    ),
+    Case(
+        "fake_global_np",
+        "the global np rebound to a module whose comparisons agree; adaline wrong",
+        answers={"adaline_epoch_answer": FAKE_NUMPY},
+        zero=("test_adaline_epoch",),
+        flags=frozenset({"numpy-patch", "sys-internals"}),
+    ),
+    Case(
+        "input_transformer",
+        "an IPython input transformer turns every test cell into `pass`; "
+        "nothing implemented",
+        unfilled=True,
+        extra=[("setup", INPUT_TRANSFORMER)],
+        zero=ALL_PARTS,
+        flags=frozenset({"ipython"}),
+    ),
+    Case(
+        "lying_array",
+        "tanh returns an ndarray subclass whose __eq__, __array_function__ "
+        "and __array__ lie",
+        answers={"tanh_answer": LYING_ARRAY},
+        zero=("test_tanh",),
+        flags=frozenset({"array-override"}),
+    ),
+    Case(
+        "reads_references",
+        "sigmoid copies the grader's answers: the helper's reference for the "
+        "visible test, the stored hidden reference file for the hidden one",
+        answers={"sigmoid_answer": READ_REFERENCES},
+        zero=("test_sigmoid",),
+        flags=frozenset({"autograder-path"}),
+    ),
+    Case(
+        "withheld_dlcore",
+        "relu taken from dlcore.functional, sigmoid through importlib",
+        answers={
+            "relu_answer": WITHHELD_RELU,
+            "sigmoid_answer": WITHHELD_SIGMOID_DYNAMIC,
+        },
+        # mlp_loss uses relu through ACTIVATIONS, so it fails as well
+        zero=("test_relu", "test_sigmoid", "test_mlp_loss"),
+        flags=frozenset({"withheld", "dynamic-code"}),
+    ),
+    Case(
+        "infinite_loop",
+        "perceptron_epoch loops forever on the graded inputs",
+        answers={"perceptron_epoch_answer": INFINITE_LOOP},
+        zero=("test_perceptron_epoch",),
+    ),
+    Case(
+        "process_exit",
+        "os._exit at the top of the adaline answer cell, and inside tanh_backward",
+        append={"adaline_epoch_answer": EXIT_AT_TOP_LEVEL},
+        answers={"tanh_answer": EXIT_IN_FUNCTION},
+        zero=("test_adaline_epoch", "test_tanh"),
+        flags=frozenset({"process"}),
+    ),
+    Case(
+        "memory_bomb",
+        "perceptron_epoch allocates until memory runs out",
+        answers={"perceptron_epoch_answer": MEMORY_BOMB},
+        zero=("test_perceptron_epoch",),
+    ),
+    Case(
+        "output_flood",
+        "linear prints megabytes but is right; adaline prints forever",
+        answers={
+            "linear_answer": FLOOD_BUT_CORRECT,
+            "adaline_epoch_answer": FLOOD_FOREVER,
+        },
+        zero=("test_adaline_epoch",),
+    ),
+    Case(
+        "damaged_cells",
+        "correct answers; test cells deleted (tanh), retyped to markdown "
+        "(relu), duplicated (sigmoid, the copy emptied), emptied (linear); "
+        "the ACTIVATIONS cell sabotaged",
+        delete=["test_tanh"],
+        retype=["test_relu"],
+        duplicate={"test_sigmoid": "pass"},
+        edit={"test_linear": "pass", "activations_table": SABOTAGED_ACTIVATIONS},
+        flags=frozenset({"locked-cell"}),
+    ),
+]

@@ -1,0 +1,670 @@
+"""The trusted re-check (autograder.trusted): a verdict student code cannot fake.
+
+* The adversarial corpus (tests/integrity_fixtures/corpus.py) re-checked in
+  one run, as after ``nbgrader autograde``, against a scratch gradebook in
+  which nbgrader "gave" every submission full marks: each case gets its
+  intended score per part, the honest ones keep full marks, nothing stops
+  the others, the gradebook and its comments show the trusted verdict, and
+  the static scan flags what it should (and nothing honest).
+* The isolation itself: what the child process cannot do.
+* A crash midway (SIGKILL) loses no recorded grade and resumes.
+* End to end: a real ``python -m autograder autograde`` (nbgrader) that an
+  input transformer fools, then the re-check, then the CSV export showing
+  the trusted score.
+* The cost per submission per notebook (< 1 s target), printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.trusted import codec, sandbox
+from autograder.trusted.program import SourceNotebook, build_program
+from autograder.trusted.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "01_backprop"
+SOURCE = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+RELEASE = ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+SOLUTION_LINES = ("### BEGIN SOLUTION", "### END SOLUTION")
+# Short step timeouts keep the hanging cases cheap; the rest is generous.
+LIMITS = Limits(
+    cpu_seconds=30,
+    memory_bytes=1 << 30,
+    step_seconds=4.0,
+    attempt_seconds=60.0,
+    notebook_seconds=120.0,
+)
+
+_spec = importlib.util.spec_from_file_location(
+    "integrity_corpus", Path(__file__).parent / "integrity_fixtures" / "corpus.py"
+)
+corpus = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = corpus  # dataclasses look their module up
+_spec.loader.exec_module(corpus)
+CASES = {case.name: case for case in corpus.CASES}
+
+
+# ------------------------------------------------------------ submissions
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _solution_answers() -> dict[str, str]:
+    source = nbformat.read(SOURCE, as_version=4)
+    return {
+        _meta(c)["grade_id"]: "\n".join(
+            line for line in c.source.splitlines() if line.strip() not in SOLUTION_LINES
+        )
+        for c in source.cells
+        if _meta(c).get("solution")
+    }
+
+
+def _index(nb, grade_id: str) -> int:
+    return next(
+        i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == grade_id
+    )
+
+
+def make_submission(case, references: str = "") -> nbformat.NotebookNode:
+    """The release, filled in and then changed as ``case`` says."""
+    nb = nbformat.read(RELEASE, as_version=4)
+    answers = {} if case.unfilled else _solution_answers()
+    for grade_id, code in case.answers.items():
+        answers[grade_id] = code.replace("__REFERENCES__", references)
+    for grade_id, code in case.append.items():
+        answers[grade_id] = answers[grade_id] + "\n" + code
+    for cell in nb.cells:
+        if _meta(cell).get("solution") and _meta(cell)["grade_id"] in answers:
+            cell.source = answers[_meta(cell)["grade_id"]]
+    for grade_id, text in case.edit.items():
+        nb.cells[_index(nb, grade_id)].source = text
+    for grade_id, text in case.duplicate.items():
+        i = _index(nb, grade_id)
+        copy = nbformat.from_dict(json.loads(json.dumps(nb.cells[i])))
+        copy.source = text
+        copy.pop("id", None)
+        nb.cells.insert(i + 1, copy)
+    for grade_id in case.retype:
+        i = _index(nb, grade_id)
+        old = nb.cells[i]
+        nb.cells[i] = nbformat.v4.new_markdown_cell(old.source, metadata=old.metadata)
+    for grade_id, code in case.extra:
+        nb.cells.insert(_index(nb, grade_id) + 1, nbformat.v4.new_code_cell(code))
+    for grade_id, text in case.markdown:
+        nb.cells.insert(_index(nb, grade_id) + 1, nbformat.v4.new_markdown_cell(text))
+    for grade_id in case.delete:
+        del nb.cells[_index(nb, grade_id)]
+    # cells need unique ids in nbformat >= 4.5
+    for k, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{k}"
+    return nb
+
+
+def _points() -> dict[str, float]:
+    source = nbformat.read(SOURCE, as_version=4)
+    return {
+        _meta(c)["grade_id"]: float(_meta(c)["points"])
+        for c in source.cells
+        if _meta(c).get("grade")
+    }
+
+
+def expected_parts(case) -> dict[str, float]:
+    return {g: (0.0 if g in case.zero else p) for g, p in _points().items()}
+
+
+def _register(db_url: str, students, auto_full: bool = True) -> None:
+    """Gradebook records as nbgrader leaves them (every test cell passed)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb, warnings.catch_warnings():
+        # nbgrader 0.9 with SQLAlchemy 2 warns about its own session handling
+        warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
+        for student in students:
+            gb.update_or_create_student(student)
+            submission = gb.add_submission(ASSIGNMENT, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = grade.max_score if auto_full else 0.0
+                    grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def _release_into(db_url: str, folder: Path) -> None:
+    """The pipeline's release step: the gradebook learns the assignment."""
+    from autograder.cli import generate_release
+
+    generate_release(ROOT, [ASSIGNMENT], folder, db_url=db_url)
+
+
+# -------------------------------------------------------- the corpus run
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory):
+    from autograder import checks
+    from autograder.trusted import recheck_assignment
+
+    base = tmp_path_factory.mktemp("integrity")
+    state = base / "state"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOGRADER_STATE_DIR", str(state))
+        references = checks.compute_references(ASSIGNMENT)
+        submissions = base / "submitted"
+        for case in CASES.values():
+            folder = submissions / case.name / ASSIGNMENT
+            folder.mkdir(parents=True)
+            nb = make_submission(case, references=str(references))
+            nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+        db_url = f"sqlite:///{base / 'gradebook.db'}"
+        _release_into(db_url, base / "release")
+        _register(db_url, CASES)
+        start = time.perf_counter()
+        report = recheck_assignment(
+            ROOT,
+            ASSIGNMENT,
+            submissions=submissions,
+            db_url=db_url,
+            state_dir=state,
+            limits=LIMITS,
+            out=None,
+        )
+        seconds = time.perf_counter() - start
+    print(f"\nre-check of {len(CASES)} adversarial submissions: {seconds:.1f} s")
+    print("\n".join(report.lines()))
+    return {
+        "report": report,
+        "db_url": db_url,
+        "state": state,
+        "submissions": submissions,
+    }
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_case_gets_its_intended_score(corpus_run, name):
+    case = CASES[name]
+    if name == "reads_references" and sandbox.LANDLOCK_ABI <= 0:
+        pytest.skip("the kernel offers no Landlock: files cannot be hidden")
+    report = corpus_run["report"]
+    assert name in report.results, report.failed.get(name)
+    result = report.results[name]
+    assert result.parts() == expected_parts(case), (
+        case.about,
+        [p.messages for nb in result.notebooks for p in nb.parts.values()],
+        [nb.events for nb in result.notebooks],
+    )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_scan_flags_what_it_should_and_nothing_honest(corpus_run, name):
+    case = CASES[name]
+    flags = {flag.rule for flag in corpus_run["report"].results[name].flags}
+    assert case.flags <= flags, (case.flags, flags)
+    if not case.flags:
+        assert not flags, [str(f) for f in corpus_run["report"].results[name].flags]
+
+
+def test_no_submission_stops_the_others(corpus_run):
+    report = corpus_run["report"]
+    assert not report.failed
+    assert sorted(report.results) == sorted(CASES)
+    events = {
+        name: [e for nb in r.notebooks for e in nb.events]
+        for name, r in report.results.items()
+    }
+    # the hangs and exits were each isolated to their own step
+    assert any("did not finish within" in e for e in events["infinite_loop"])
+    assert any("exit status 1" in e for e in events["process_exit"])
+    assert any("exit status 3" in e for e in events["process_exit"])
+    assert any("did not finish within" in e for e in events["output_flood"])
+    assert not events["solution"] and not events["honest_extra_cells"]
+    flood = report.results["output_flood"].notebooks[0]
+    assert len(flood.stdout) <= LIMITS.output_bytes
+    adaline = report.results["process_exit"].notebooks[0].parts["test_adaline_epoch"]
+    assert "adaline_epoch_answer ended the process" in adaline.messages[0]
+
+
+def test_gradebook_shows_the_trusted_verdict_with_a_comment(corpus_run):
+    from nbgrader.api import Gradebook
+
+    report = corpus_run["report"]
+    # nbgrader "gave" everyone full marks: every case with a zero changed
+    changed = sorted(n for n, c in CASES.items() if c.zero)
+    if sandbox.LANDLOCK_ABI <= 0:
+        changed.remove("reads_references")
+    assert report.changed_students == changed
+    with Gradebook(corpus_run["db_url"]) as gb:
+        for name in changed:
+            case = CASES[name]
+            submission = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, name)
+            scores = {g.name: g.score for g in submission.grades}
+            assert scores == expected_parts(case)
+        sigmoid = gb.find_comment(
+            "sigmoid_answer", ASSIGNMENT, ASSIGNMENT, "patched_allclose"
+        )
+        text = sigmoid.manual_comment
+        assert text.startswith("[trusted re-check] test_sigmoid: 0 / 1")
+        assert "check 'sigmoid' (visible test)" in text and "entries differ" in text
+        solution = gb.find_submission(ASSIGNMENT, "solution")
+        assert solution.score == solution.max_score == 12
+        untouched = gb.find_submission(ASSIGNMENT, "untouched")
+        assert untouched.score == 0
+    lines = "\n".join(report.lines())
+    assert "grades changed by the trusted re-check" in lines
+
+
+def test_a_second_run_skips_everyone_and_changes_nothing(corpus_run, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    from autograder.trusted import recheck_assignment
+    from autograder.trusted.recheck import load_state
+
+    def scores():
+        with Gradebook(corpus_run["db_url"]) as gb:
+            return {name: gb.find_submission(ASSIGNMENT, name).score for name in CASES}
+
+    before = scores()
+    state = load_state(corpus_run["state"], ASSIGNMENT)["students"]
+    assert sorted(state) == sorted(CASES)
+    assert all(entry["status"] == "done" for entry in state.values())
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(corpus_run["state"]))
+    report = recheck_assignment(
+        ROOT,
+        ASSIGNMENT,
+        submissions=corpus_run["submissions"],
+        db_url=corpus_run["db_url"],
+        limits=LIMITS,
+        out=None,
+    )
+    assert sorted(report.skipped) == sorted(CASES) and not report.results
+    assert scores() == before
+
+
+# ------------------------------------------------------------- isolation
+
+PROBE = """
+import json, os, resource, socket, sys
+result = {}
+def attempt(name, action):
+    try:
+        action()
+        result[name] = "allowed"
+    except BaseException as err:
+        result[name] = type(err).__name__
+attempt("read_secret", lambda: open(SECRET).read())
+attempt("list_state", lambda: os.listdir(os.path.dirname(SECRET)))
+attempt("read_solutions", lambda: open(SOLUTIONS).read())
+attempt("write_outside", lambda: open(OUTSIDE, "w").write("x"))
+attempt("fork", os.fork)
+attempt("kill_parent", lambda: os.kill(os.getppid(), 0))
+attempt("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1))
+attempt("import_autograder", lambda: __import__("autograder.paths"))
+attempt("write_home", lambda: open("scratch.txt", "w").write("ok"))
+attempt("environment", lambda: [k for k in os.environ if "AUTOGRADER" in k] or 1 / 0)
+unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+attempt("raise_cpu_limit", lambda: resource.setrlimit(resource.RLIMIT_CPU, unlimited))
+attempt("exec", lambda: os.execv("/bin/true", ["true"]))
+print(json.dumps(result))
+"""
+
+
+@pytest.mark.skipif(sandbox.LANDLOCK_ABI <= 0, reason="no Landlock on this kernel")
+def test_the_child_cannot_reach_the_course_state(tmp_path, monkeypatch):
+    from autograder.trusted.recheck import Session
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(state))
+    monkeypatch.setenv("AUTOGRADER_SECRET_HINT", "visible to the parent only")
+    session = Session(ROOT, ASSIGNMENT, limits=LIMITS)
+    try:
+        secret = state / "secret"
+        assert secret.is_file()  # the hidden seeds were derived from it
+        assert session.sandbox_report["landlock"].startswith("ABI")
+        probe = PROBE.replace("SECRET", repr(str(secret)))
+        probe = probe.replace("SOLUTIONS", repr(str(SOURCE)))
+        probe = probe.replace("OUTSIDE", repr(str(tmp_path / "outside.txt")))
+        nb = make_submission(corpus.Case("probe", ""))
+        # answer cells run whole: the probe runs with the student's code
+        nb.cells[_index(nb, "perceptron_epoch_answer")].source += "\n" + probe
+        path = tmp_path / "probe.ipynb"
+        nbformat.write(nb, path)
+        result = session.recheck_notebook(session.sources[0], path)
+    finally:
+        session.close()
+    line = [x for x in result.stdout.splitlines() if x.startswith("{")][-1]
+    seen = json.loads(line)
+    assert seen.pop("write_home") == "allowed"
+    assert not (tmp_path / "outside.txt").exists()
+    assert all(v != "allowed" for v in seen.values()), seen
+    assert result.score == result.max_score  # and grading went on as usual
+
+
+def test_a_session_made_before_autograde_grades_what_was_submitted(
+    tmp_path, monkeypatch
+):
+    """Files rewritten after the snapshot (e.g. by code in nbgrader's kernel)
+    do not change the verdict."""
+    from autograder.trusted import recheck_assignment
+    from autograder.trusted.recheck import Session
+
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path / "state"))
+    folder = tmp_path / "submitted" / "sam" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    path = folder / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(make_submission(CASES["untouched"]), path)
+    with Session(ROOT, ASSIGNMENT, limits=LIMITS) as session:
+        assert session.snapshot(tmp_path / "submitted") == ["sam"]
+        # ... nbgrader autograde runs here; something rewrites the file:
+        nbformat.write(make_submission(CASES["solution"]), path)
+        report = recheck_assignment(
+            ROOT,
+            ASSIGNMENT,
+            submissions=tmp_path / "submitted",
+            db_url=f"sqlite:///{tmp_path / 'none.db'}",
+            write=False,
+            out=None,
+            session=session,
+        )
+    assert report.results["sam"].score == 0
+
+
+# ------------------------------------------------------------ resumable
+
+
+def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
+    """SIGKILL the re-check after its first student, then run it again."""
+    from nbgrader.api import Gradebook
+
+    from autograder.trusted import recheck_assignment
+    from autograder.trusted.recheck import load_state
+
+    state = tmp_path / "state"
+    submissions = tmp_path / "submitted"
+    # sorted order: a (changes a grade), b (hangs: the crash comes here), c
+    students = {
+        "a_patched": CASES["patched_allclose"],
+        "b_looper": CASES["infinite_loop"],
+        "c_solution": CASES["solution"],
+    }
+    for student, case in students.items():
+        folder = submissions / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(make_submission(case), folder / f"{ASSIGNMENT}.ipynb")
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    _release_into(db_url, tmp_path / "release")
+    _register(db_url, students)
+    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
+    script = textwrap.dedent(
+        f"""
+        from autograder.trusted import recheck_assignment
+        from autograder.trusted.sandbox import Limits
+        recheck_assignment({str(ROOT)!r}, {ASSIGNMENT!r},
+                           submissions={str(submissions)!r}, db_url={db_url!r},
+                           limits=Limits(step_seconds=30), out=None)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path)
+    state_file = state / "trusted" / f"{ASSIGNMENT}.json"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if state_file.is_file() and "a_patched" in state_file.read_text():
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # the crash
+    finally:
+        proc.wait()
+    done = load_state(state, ASSIGNMENT)["students"]
+    assert sorted(done) == ["a_patched"], "the crash came too late to test resuming"
+    with Gradebook(db_url) as gb:  # what was recorded before the crash is there
+        grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "a_patched")
+        scores = {g.name: g.score for g in grades.grades}
+    assert scores == expected_parts(CASES["patched_allclose"])
+
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(state))
+    report = recheck_assignment(
+        ROOT,
+        ASSIGNMENT,
+        submissions=submissions,
+        db_url=db_url,
+        limits=LIMITS,
+        out=None,
+    )
+    assert report.skipped == ["a_patched"]
+    assert sorted(report.results) == ["b_looper", "c_solution"]
+    with Gradebook(db_url) as gb:
+        for student, case in students.items():
+            nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+            assert {g.name: g.score for g in nb.grades} == expected_parts(case)
+    assert sorted(load_state(state, ASSIGNMENT)["students"]) == sorted(students)
+
+
+# ------------------------------------------------------------ end to end
+
+
+def test_end_to_end_nbgrader_is_fooled_the_trusted_verdict_is_not(
+    tmp_path, monkeypatch
+):
+    """Real nbgrader autograde, then the re-check, then the CSV export."""
+    from nbgrader.api import Gradebook
+
+    from autograder.trusted import recheck_assignment
+
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    shutil.copytree(ROOT / "notebooks" / ASSIGNMENT, course / "notebooks" / ASSIGNMENT)
+    submissions = tmp_path / "submitted"
+    for student, case in (
+        ("honest", CASES["solution"]),
+        ("mallory", CASES["input_transformer"]),
+    ):
+        folder = submissions / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(make_submission(case), folder / f"{ASSIGNMENT}.ipynb")
+    state = tmp_path / "state"
+    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
+    cli = [sys.executable, "-m", "autograder", "--root", str(course)]
+    graded = subprocess.run(
+        [*cli, "autograde", str(submissions), f"--assignment={ASSIGNMENT}"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    db_url = f"sqlite:///{state / 'gradebook.db'}"
+
+    def in_kernel(student):  # nbgrader's own verdict, whatever came after
+        with Gradebook(db_url) as gb:
+            nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+            return sum(grade.auto_score for grade in nb.grades)
+
+    assert in_kernel("mallory") == 12  # the hole: nbgrader believes mallory
+    assert in_kernel("honest") == 12
+
+    # Idempotent: does the work, or finds it done if `autograde` runs it.
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(state))
+    report = recheck_assignment(
+        course, ASSIGNMENT, submissions=submissions, limits=LIMITS, out=None
+    )
+    if report.skipped:
+        assert sorted(report.skipped) == ["honest", "mallory"]
+    else:
+        assert report.changed_students == ["mallory"]
+        assert {f.rule for f in report.results["mallory"].flags} == {"ipython"}
+
+    exported = subprocess.run(
+        [*cli, "export", "-o", str(tmp_path / "grades.csv")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    with open(tmp_path / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert float(rows["mallory"]["score"]) == 0
+    assert float(rows["honest"]["score"]) == float(rows["honest"]["max_score"]) == 12
+    with Gradebook(db_url) as gb:
+        comment = gb.find_comment("relu_answer", ASSIGNMENT, ASSIGNMENT, "mallory")
+        assert "[trusted re-check] test_relu: 0 / 1" in comment.manual_comment
+        assert "the tests in the notebook's kernel gave 1" in comment.manual_comment
+
+
+# ------------------------------------------------- nbgrader's own kernels
+
+KERNEL_PROBE = """
+import json, os, socket
+seen = {}
+def attempt(name, action):
+    try:
+        action()
+        seen[name] = "allowed"
+    except Exception as err:
+        seen[name] = type(err).__name__
+attempt("write_here", lambda: open("here.txt", "w").write("ok"))
+attempt("write_outside", lambda: open(OUTSIDE, "w").write("x"))
+attempt("read_anything", lambda: open(READABLE).read())
+attempt("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1))
+attempt("signal_grader", lambda: os.kill(os.getppid(), 0))
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(sandbox.LANDLOCK_ABI < 6, reason="needs Landlock ABI 6")
+def test_a_confined_kernel_writes_only_in_its_folder(tmp_path):
+    from nbclient import NotebookClient
+
+    from autograder.trusted.kernel import ConfinedKernelManager
+
+    here, outside = tmp_path / "autograded", tmp_path / "gradebook"
+    here.mkdir()
+    outside.mkdir()
+    (outside / "gradebook.db").write_text("grades")
+    code = KERNEL_PROBE.replace("OUTSIDE", repr(str(outside / "gradebook.db")))
+    code = code.replace("READABLE", repr(str(outside / "gradebook.db")))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    client = NotebookClient(
+        nb,
+        timeout=60,
+        kernel_manager_class=ConfinedKernelManager,
+        resources={"metadata": {"path": str(here)}},
+    )
+    client.execute()
+    seen = json.loads(nb.cells[0].outputs[-1]["text"].strip().splitlines()[-1])
+    assert seen == {
+        "write_here": "allowed",
+        "write_outside": "PermissionError",
+        "read_anything": "allowed",
+        "connect": "PermissionError",
+        "signal_grader": "PermissionError",
+    }
+    assert (outside / "gradebook.db").read_text() == "grades"
+
+
+# ------------------------------------------------------------- the parts
+
+
+def test_comments_keep_the_graders_text():
+    from autograder.trusted.gradebook import MARK, merge_comment
+
+    mine = f"{MARK} test_relu: 0 / 1; ..."
+    assert merge_comment(None, [mine]) == mine
+    assert merge_comment("Nice plots.", [mine]) == f"Nice plots.\n\n{mine}"
+    # a later run replaces its own part and keeps the grader's
+    assert merge_comment(f"Nice plots.\n\n{MARK} old", [mine]) == (
+        f"Nice plots.\n\n{mine}"
+    )
+    assert merge_comment(f"Nice plots.\n\n{MARK} old", []) == "Nice plots."
+    assert merge_comment(f"{MARK} old", []) is None
+
+
+def test_only_the_cells_the_graded_code_needs_run():
+    source = SourceNotebook(SOURCE, ASSIGNMENT)
+    program = build_program(source, source.nb)
+    locked = [
+        s.code for s in program.steps if s.kind == "cell" and "answer" not in s.label
+    ]
+    assert locked[0] == "import numpy as np"
+    assert locked[1].startswith("ACTIVATIONS = {'relu': (relu_forward, relu_backward)")
+    assert len(locked) == 2  # no demo, training run, plot or widget
+    calls = [s.call for s in program.steps if s.kind == "call"]
+    assert len(calls) == 16 and sum(c.hidden for c in calls) == 8
+
+
+def test_codec_round_trip_and_refusals(tmp_path):
+    value = (
+        np.arange(6.0).reshape(2, 3),
+        [1, 2.5, True, None, "text", 3 + 4j],
+        {"rng": np.random.default_rng(3), "scalar": np.float32(1.5)},
+        np.int64(7),
+    )
+    codec.dump(value, tmp_path, "v")
+    back = codec.load(tmp_path, "v")
+    assert np.array_equal(back[0], value[0]) and back[1] == value[1]
+    assert back[2]["rng"].random() == np.random.default_rng(3).random()
+    assert back[2]["scalar"].dtype == np.float32 and back[3] == 7
+
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    codec.dump(np.zeros(3).view(Liar), tmp_path, "liar")
+    assert type(codec.load(tmp_path, "liar")) is np.ndarray
+    with pytest.raises(codec.CodecError):
+        codec.dump([object()], tmp_path, "object")
+    # a forged header announcing far more data than the file holds
+    with open(tmp_path / "forged.0.npy", "wb") as fh:
+        header = {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+        np.lib.format.write_array_header_1_0(fh, header)
+        fh.write(bytes(32))
+    (tmp_path / "forged.json").write_text('{"structure": ["array", 0], "arrays": 1}')
+    with pytest.raises(codec.CodecError, match="does not match its header"):
+        codec.load(tmp_path, "forged")
+    (tmp_path / "forged.json").write_text('{"structure": ["array", 5], "arrays": 1}')
+    with pytest.raises(codec.CodecError):
+        codec.load(tmp_path, "forged")
+
+
+def test_cost_per_submission_per_notebook(corpus_run):
+    """Measured on the well-behaved submissions: the target is < 1 s."""
+    report = corpus_run["report"]
+    quick = [
+        report.results[name].notebooks[0].seconds
+        for name in (
+            "solution",
+            "untouched",
+            "honest_extra_cells",
+            "patched_allclose",
+            "fake_global_np",
+            "input_transformer",
+            "lying_array",
+            "reads_references",
+            "damaged_cells",
+        )
+    ]
+    quick.sort()
+    median = quick[len(quick) // 2]
+    print(
+        f"\ntrusted re-check per submission per notebook: median {median:.3f} s, "
+        f"max {quick[-1]:.3f} s over {len(quick)} submissions"
+    )
+    assert median < 1.0
