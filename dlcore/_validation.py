@@ -45,6 +45,17 @@ def as_float_array(x, name: str) -> np.ndarray:
     )
 
 
+def float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype, raising unless float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from exc
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {dt}")
+    return dt
+
+
 def check_ndim(x: np.ndarray, name: str, ndim: int | tuple[int, ...], layout: str):
     """Raise ValueError unless ``x.ndim`` is ``ndim`` (or one of them)."""
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)

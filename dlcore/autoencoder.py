@@ -25,9 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_float_array, check_rng, in_range, non_negative, positive_int
-from .layers import Dense, TiedDense
-from .layers._util import default_rng
-from .layers.base import Layer
+from .layers import Dense, Dropout, TiedDense
 from .model import Sequential
 
 __all__ = [
@@ -223,7 +221,7 @@ def corrupt(x, rate: float, rng) -> np.ndarray:
     return x * _masking(x, rate, rng)
 
 
-class MaskingNoise(Layer):
+class MaskingNoise(Dropout):
     """Corrupt the input in training (:func:`corrupt`), the identity at inference.
 
     Put it first in an autoencoder and fit with the clean data as target
@@ -237,33 +235,14 @@ class MaskingNoise(Layer):
         As for :class:`~dlcore.layers.Dropout`.
     """
 
-    def __init__(self, rate: float, seed=None):
-        super().__init__()
-        self.rate = in_range(rate, "rate", 0.0, 1.0, high_open=True)
-        self.rng = None if seed is None else check_rng(seed, "seed")
-        self._mask = None
+    # Dropout's bookkeeping (seeding, inference = identity) with the
+    # unscaled mask of corrupt() instead of inverted dropout's.
+    def _training_forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mask = _masking(x, self.rate, self.rng)
+        return x * mask, mask
 
-    def build(self, input_shape: tuple, rng: np.random.Generator) -> None:
-        if self.rng is None:
-            self.rng = check_rng(rng, "rng").spawn(1)[0]
-        self.built = True
-
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = as_float_array(x, "x")
-        if not self.built:
-            self.build(x.shape[1:], default_rng(self))
-        if not training:
-            self._mask = None
-            return x
-        self._mask = _masking(x, self.rate, self.rng)
-        return x * self._mask
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout = as_float_array(dout, "dout")
-        return dout if self._mask is None else dout * self._mask
-
-    def __repr__(self) -> str:
-        return f"MaskingNoise(rate={self.rate!r})"
+    def _training_backward(self, dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return dout * mask
 
 
 def tied_autoencoder(

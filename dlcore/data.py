@@ -14,6 +14,7 @@ import numpy as np
 
 from ._validation import (
     check_rng,
+    float_dtype,
     non_negative,
     non_negative_int,
     positive_int,
@@ -28,16 +29,6 @@ __all__ = [
     "xor",
     "regression_1d",
 ]
-
-
-def _float_dtype(dtype) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dt}")
-    return dt
 
 
 def _seed(seed) -> int:
@@ -166,7 +157,7 @@ def load_digits(
     rng = np.random.default_rng(_seed(seed))
     n_val = non_negative_int(n_val, "n_val")
     n_test = non_negative_int(n_test, "n_test")
-    dtype = _float_dtype(dtype)
+    dtype = float_dtype(dtype)
 
     digits = datasets.load_digits()
     images = (digits.images / 16.0).astype(dtype)
@@ -212,7 +203,7 @@ def one_hot(labels, n_classes: int | None = None, dtype=np.float64) -> np.ndarra
             f"labels must be in [0, {n_classes - 1}] for n_classes={n_classes}, "
             f"got {bad}"
         )
-    out = np.zeros((labels.size, n_classes), dtype=_float_dtype(dtype))
+    out = np.zeros((labels.size, n_classes), dtype=float_dtype(dtype))
     out[np.arange(labels.size), labels] = 1
     return out
 
@@ -242,7 +233,7 @@ def spirals(
     n_classes = positive_int(n_classes, "n_classes")
     noise = non_negative(noise, "noise")
     rng = check_rng(_seed(seed), "seed")
-    dtype = _float_dtype(dtype)
+    dtype = float_dtype(dtype)
     x = np.empty((n_per_class * n_classes, 2))
     y = np.empty(n_per_class * n_classes, dtype=np.int64)
     radius = np.linspace(0.0, 1.0, n_per_class)
@@ -273,7 +264,7 @@ def xor(n: int = 200, noise: float = 0.25, seed: int = 0, dtype=np.float64):
     n = positive_int(n, "n")
     noise = non_negative(noise, "noise")
     rng = check_rng(_seed(seed), "seed")
-    dtype = _float_dtype(dtype)
+    dtype = float_dtype(dtype)
     centres = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]])
     blob_labels = np.array([0, 0, 1, 1], dtype=np.int64)
     blob = np.arange(n) % 4
@@ -331,7 +322,7 @@ def regression_1d(
     n = positive_int(n, "n")
     rng = check_rng(_seed(seed), "seed")
     noise = non_negative(noise, "noise")
-    dtype = _float_dtype(dtype)
+    dtype = float_dtype(dtype)
     if isinstance(function, str):
         if function not in _FUNCTIONS:
             raise ValueError(

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_float_array, check_rng, positive, positive_int
+from ._validation import as_float_array, check_rng, float_dtype, positive, positive_int
 
 __all__ = [
     "fans",
@@ -77,16 +77,6 @@ def _shape(shape, min_rank: int) -> tuple[int, ...]:
     return shape
 
 
-def _dtype(dtype) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dt}")
-    return dt
-
-
 def fans(shape) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight of shape ``(D_out, D_in, *kernel)``.
 
@@ -120,12 +110,12 @@ def zeros(shape, rng=None, *, dtype=np.float64) -> np.ndarray:
     Zero *weights* make every unit of a layer compute the same function and
     receive the same gradient, so they never become different (lecture 004).
     """
-    return np.zeros(_shape(shape, 1), dtype=_dtype(dtype))
+    return np.zeros(_shape(shape, 1), dtype=float_dtype(dtype))
 
 
 def ones(shape, rng=None, *, dtype=np.float64) -> np.ndarray:
     """All ones (e.g. BatchNorm's ``gamma``). ``rng`` is accepted and unused."""
-    return np.ones(_shape(shape, 1), dtype=_dtype(dtype))
+    return np.ones(_shape(shape, 1), dtype=float_dtype(dtype))
 
 
 def normal(shape, rng, std: float = 0.01, *, dtype=np.float64) -> np.ndarray:
@@ -138,7 +128,7 @@ def normal(shape, rng, std: float = 0.01, *, dtype=np.float64) -> np.ndarray:
     shape = _shape(shape, 1)
     rng = check_rng(rng)
     std = positive(std, "std")
-    return (std * rng.standard_normal(shape)).astype(_dtype(dtype), copy=False)
+    return (std * rng.standard_normal(shape)).astype(float_dtype(dtype), copy=False)
 
 
 def uniform(shape, rng, limit: float = 0.05, *, dtype=np.float64) -> np.ndarray:
@@ -150,7 +140,7 @@ def uniform(shape, rng, limit: float = 0.05, *, dtype=np.float64) -> np.ndarray:
     shape = _shape(shape, 1)
     rng = check_rng(rng)
     limit = positive(limit, "limit")
-    return rng.uniform(-limit, limit, size=shape).astype(_dtype(dtype), copy=False)
+    return rng.uniform(-limit, limit, size=shape).astype(float_dtype(dtype), copy=False)
 
 
 def glorot_normal(shape, rng, *, truncated: bool = True, dtype=np.float64):
@@ -215,7 +205,7 @@ def he_uniform(shape, rng, *, dtype=np.float64) -> np.ndarray:
 def _scaled_uniform(shape, rng, limit, dtype) -> np.ndarray:
     shape = _shape(shape, 2)
     w = check_rng(rng).uniform(-limit, limit, size=shape)
-    return w.astype(_dtype(dtype), copy=False)
+    return w.astype(float_dtype(dtype), copy=False)
 
 
 def _scaled_normal(shape, rng, std, truncated, dtype) -> np.ndarray:
@@ -228,7 +218,7 @@ def _scaled_normal(shape, rng, std, truncated, dtype) -> np.ndarray:
         if truncated
         else std * rng.standard_normal(shape)
     )
-    return w.astype(_dtype(dtype), copy=False)
+    return w.astype(float_dtype(dtype), copy=False)
 
 
 def orthogonal(shape, rng, gain: float = 1.0, *, dtype=np.float64) -> np.ndarray:
@@ -256,7 +246,7 @@ def orthogonal(shape, rng, gain: float = 1.0, *, dtype=np.float64) -> np.ndarray
     q *= np.where(np.diag(r) < 0, -1.0, 1.0)
     if rows < cols:
         q = q.T
-    return (gain * q).reshape(shape).astype(_dtype(dtype), copy=False)
+    return (gain * q).reshape(shape).astype(float_dtype(dtype), copy=False)
 
 
 _REGISTRY = {

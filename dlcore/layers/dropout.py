@@ -55,14 +55,21 @@ class Dropout(Layer):
         if not training:
             self._mask = None
             return x
-        out, self._mask = F.dropout_forward(x, self.rate, self.rng)
+        out, self._mask = self._training_forward(x)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = as_float_array(dout, "dout")
         if self._mask is None:  # the last forward was at inference: identity
             return dout
-        return F.dropout_backward(dout, self._mask)
+        return self._training_backward(dout, self._mask)
+
+    # The two steps a noise layer of this kind varies (see MaskingNoise).
+    def _training_forward(self, x: np.ndarray) -> tuple[np.ndarray, object]:
+        return F.dropout_forward(x, self.rate, self.rng)
+
+    def _training_backward(self, dout: np.ndarray, cache) -> np.ndarray:
+        return F.dropout_backward(dout, cache)
 
     def __repr__(self) -> str:
-        return f"Dropout(rate={self.rate!r})"
+        return f"{type(self).__name__}(rate={self.rate!r})"
