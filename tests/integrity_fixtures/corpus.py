@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from course_run import LOOPING_PERCEPTRON
+
 ALL_PARTS = (
     "test_perceptron_epoch",
     "test_adaline_epoch",
@@ -190,22 +192,8 @@ def sigmoid_backward(dout, cache):
     return _functional.sigmoid_backward(dout, cache)
 """
 
-# Loops only on the graded inputs (3 features); the demo's points have 2.
-INFINITE_LOOP = """
-def perceptron_epoch(w, b, x, y):
-    if x.shape[1] == 3:
-        while True:
-            pass
-    w = np.array(w, dtype=float)
-    b = float(b)
-    mistakes = 0
-    for x_i, y_i in zip(x, y):
-        if y_i * (x_i @ w + b) <= 0:
-            w = w + y_i * x_i
-            b = b + y_i
-            mistakes += 1
-    return w, b, mistakes
-"""
+# The pipeline tests' looping student: loops only on the graded inputs.
+INFINITE_LOOP = LOOPING_PERCEPTRON
 
 EXIT_AT_TOP_LEVEL = """
 
