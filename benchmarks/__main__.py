@@ -138,8 +138,10 @@ def check_targets(rows, training, start_up) -> list[str]:
         if "torch" in result:
             ratio = result["dlcore"][0] / result["torch"][0]
             gap = abs(result["dlcore"][1] - result["torch"][1]) * 100
+            # The target is both: no slower, and the same accuracy within a point.
+            met = ratio <= TRAIN_TARGET and gap <= 1
             lines.append(
-                f"- [{'x' if ratio <= TRAIN_TARGET else ' '}] digits {network} "
+                f"- [{'x' if met else ' '}] digits {network} "
                 f"end to end, {dtype}: {ratio:.2f}x PyTorch's wall time (target <= "
                 f"{TRAIN_TARGET}x); accuracy {result['dlcore'][1]:.1%} vs "
                 f"{result['torch'][1]:.1%} ({'within' if gap <= 1 else 'NOT within'} "

@@ -327,11 +327,35 @@ def _dlcore_digits_mlp(seed=0):
     return model
 
 
-def _torch_epoch(torch, model, optimizer, x, y, batch_size, generator):
-    order = torch.randperm(len(x), generator=generator)
+def _torch_epoch(torch, model, optimizer, x, y, batch_size, order):
+    """One epoch visiting the examples in ``order`` (a tensor of indices)."""
     for start in range(0, len(x), batch_size):
         index = order[start : start + batch_size]
         _torch_step(torch, model, optimizer, x[index], y[index])
+
+
+def _built(model, dtype):
+    """Build a dlcore model in ``dtype`` now, so its initial weights can be copied."""
+    model.dtype = np.dtype(dtype)
+    model.build()
+    return model
+
+
+def _copy_weights(torch, model, net):
+    """Give the PyTorch ``net`` the dlcore ``model``'s current weights.
+
+    Both list (weight, bias) per layer in the same order and shapes
+    (``Dense.W`` is ``(out, in)`` like ``nn.Linear.weight``, ``Conv2D.W``
+    ``(F, C, KH, KW)`` like ``nn.Conv2d.weight``), so the two start from
+    the same point instead of from two different default initializations.
+    """
+    ours = list(model.parameters().values())
+    theirs = list(net.parameters())
+    if [a.shape for a in ours] != [tuple(t.shape) for t in theirs]:
+        raise RuntimeError("the dlcore and PyTorch networks differ in shape")
+    with torch.no_grad():
+        for a, t in zip(ours, theirs, strict=True):
+            t.copy_(torch.from_numpy(np.array(a, dtype=a.dtype)))
 
 
 def _torch_accuracy(torch, model, x, y):
@@ -349,6 +373,7 @@ def _digits(dtype, flat):
 
 
 EPOCHS, BATCH = 20, 64
+SHUFFLE_SEED = 0
 
 
 def digits_cases(torch):
@@ -361,7 +386,7 @@ def digits_cases(torch):
             f"{len(x)} images 1x8x8, batch {BATCH}",
             dtype.__name__,
         )
-        model = _dlcore_cnn()
+        model = _built(_dlcore_cnn(), dtype)
 
         def dl_epoch(model=model, x=x, y=y):
             model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
@@ -369,17 +394,29 @@ def digits_cases(torch):
         case.impls["dlcore"] = dl_epoch
         if torch is not None:
             net, opt = _torch_cnn(torch, dtype)
+            _copy_weights(torch, model, net)
             xt, yt = torch.from_numpy(x), torch.from_numpy(y)
             gen = torch.Generator().manual_seed(0)
-            case.impls["torch"] = lambda net=net, opt=opt, xt=xt, yt=yt, gen=gen: (
-                _torch_epoch(torch, net, opt, xt, yt, BATCH, gen)
-            )
+
+            def torch_epoch(net=net, opt=opt, xt=xt, yt=yt, gen=gen):
+                order = torch.randperm(len(xt), generator=gen)
+                _torch_epoch(torch, net, opt, xt, yt, BATCH, order)
+
+            case.impls["torch"] = torch_epoch
         cases.append(case)
     return cases
 
 
 def end_to_end(torch, dtype, network: str) -> dict:
-    """Train from scratch for EPOCHS epochs; wall time and test accuracy."""
+    """Train from scratch for EPOCHS epochs; wall time and test accuracy.
+
+    Like for like: PyTorch's network starts from a copy of dlcore's initial
+    weights and visits the batches in the same order (the permutations
+    dlcore's ``fit`` draws from ``seed=SHUFFLE_SEED``, converted to tensors
+    before the clock starts), with the same architecture, optimizer,
+    learning rate, epochs and batch size. What remains different is
+    floating-point rounding, so the accuracies should agree closely.
+    """
     import time
 
     from dlcore.model import accuracy
@@ -387,21 +424,25 @@ def end_to_end(torch, dtype, network: str) -> dict:
     flat = network == "MLP"
     x, y, x_test, y_test = _digits(dtype, flat)
     results = {}
-    model = _dlcore_digits_mlp() if flat else _dlcore_cnn()
-    start = time.perf_counter()
-    model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0)
-    seconds = time.perf_counter() - start
-    results["dlcore"] = (seconds, accuracy(model.predict(x_test), y_test))
+    model = _built(_dlcore_digits_mlp() if flat else _dlcore_cnn(), dtype)
     if torch is not None:
         if flat:
             net, opt = _torch_mlp(torch, (64, 128, 10), dtype)
         else:
             net, opt = _torch_cnn(torch, dtype)
+        _copy_weights(torch, model, net)  # before dlcore trains its own copy
+    start = time.perf_counter()
+    model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, seed=SHUFFLE_SEED, verbose=0)
+    seconds = time.perf_counter() - start
+    results["dlcore"] = (seconds, accuracy(model.predict(x_test), y_test))
+    if torch is not None:
+        # fit draws one permutation per epoch from this generator.
+        shuffle = np.random.default_rng(SHUFFLE_SEED)
+        orders = [torch.from_numpy(shuffle.permutation(len(x))) for _ in range(EPOCHS)]
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-        gen = torch.Generator().manual_seed(0)
         start = time.perf_counter()
-        for _ in range(EPOCHS):
-            _torch_epoch(torch, net, opt, xt, yt, BATCH, gen)
+        for order in orders:
+            _torch_epoch(torch, net, opt, xt, yt, BATCH, order)
         seconds = time.perf_counter() - start
         acc = _torch_accuracy(
             torch, net, torch.from_numpy(x_test), torch.from_numpy(y_test)

@@ -100,6 +100,28 @@ def _per_feature(v: np.ndarray, ndim: int) -> np.ndarray:
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+# The statistics are sums over every axis except the feature axis 1. NumPy's
+# ``a.sum(axis=(0, 2, 3))`` walks such non-adjacent axes slowly, and
+# ``np.sum(a * b, axis=...)`` first writes the product to a temporary as big
+# as ``x``. ``einsum`` over an ``(N, C, L)`` view computes the same sums in
+# one pass with several accumulators (3-4x faster here).
+
+
+def _as_ncl(a: np.ndarray) -> np.ndarray:
+    """``(N, D)`` -> ``(N, D, 1)``, ``(N, C, H, W)`` -> ``(N, C, H*W)``."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _sum_per_feature(a: np.ndarray) -> np.ndarray:
+    """The sum of ``a`` over every axis but 1: one value per feature."""
+    return np.einsum("ncl->c", _as_ncl(a))
+
+
+def _dot_per_feature(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_sum_per_feature(a * b)`` without the temporary ``a * b``."""
+    return np.einsum("ncl,ncl->c", _as_ncl(a), _as_ncl(b))
+
+
 def _check_x(x) -> tuple[np.ndarray, tuple]:
     x = as_float_array(x, "x")
     check_ndim(x, "x", (2, 3, 4), _LAYOUT)
@@ -149,12 +171,13 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     eps = positive(eps, "eps")
 
     m = x.size // x.shape[1]
-    mean = x.mean(axis=axes)
+    mean = _sum_per_feature(x) / m
     centered = x - _per_feature(mean, x.ndim)
-    var = np.mean(centered * centered, axis=axes)  # biased: divide by m
+    var = _dot_per_feature(centered, centered) / m  # biased: divide by m
     inv_std = 1 / np.sqrt(var + eps)
     x_hat = centered * _per_feature(inv_std, x.ndim)
-    out = _per_feature(gamma, x.ndim) * x_hat + _per_feature(beta, x.ndim)
+    out = x_hat * _per_feature(gamma, x.ndim)
+    out += _per_feature(beta, x.ndim)  # in place: one temporary fewer
 
     cache = BatchNormCache(
         centered=centered,
@@ -179,8 +202,8 @@ def _check_dout(dout, cache: BatchNormCache) -> np.ndarray:
 def _parameter_gradients(dout, cache: BatchNormCache):
     """:math:`\\partial J/\\partial\\gamma = \\sum_i g_i \\odot \\hat{s}_i`,
     :math:`\\partial J/\\partial\\beta = \\sum_i g_i` (summed over ``axes``)."""
-    dgamma = np.sum(dout * cache.x_hat, axis=cache.axes)
-    dbeta = np.sum(dout, axis=cache.axes)
+    dgamma = _dot_per_feature(dout, cache.x_hat)
+    dbeta = _sum_per_feature(dout)
     return dgamma, dbeta
 
 
@@ -257,19 +280,21 @@ def batchnorm_backward(dout, cache):
     dbeta : ndarray, shape (C,)
     """
     dout = _check_dout(dout, cache)
-    n, axes, per_feature = cache.m, cache.axes, cache.per_feature
+    n, per_feature = cache.m, cache.per_feature
     inv_std = per_feature(cache.inv_std)  # diagonal of V_b^(-1/2)
     centered = cache.centered  # s_i - mu_b
 
     # Step 0: through y = gamma * s_hat + beta.
     d_s_hat = dout * per_feature(cache.gamma)
     # Step 1: dJ/dv_b, summed over the children s_hat_1..s_hat_n.
-    d_var = -0.5 * np.sum(d_s_hat * centered, axis=axes) * cache.inv_std**3
+    d_var = -0.5 * _dot_per_feature(d_s_hat, centered) * cache.inv_std**3
     # Step 2: dJ/dmu_b; the path through v_b contributes zero.
-    d_mean = -np.sum(d_s_hat, axis=axes) * cache.inv_std
+    d_mean = -_sum_per_feature(d_s_hat) * cache.inv_std
     # Step 3: dJ/ds_i, from its three children s_hat_i, v_b and mu_b.
-    dx = d_s_hat * inv_std + (2 / n) * per_feature(d_var) * centered
-    dx = dx + per_feature(d_mean) / n
+    # (Summed in place, reusing d_s_hat's memory: it is not needed again.)
+    dx = np.multiply(d_s_hat, inv_std, out=d_s_hat)
+    dx += (2 / n) * per_feature(d_var) * centered
+    dx += per_feature(d_mean) / n
 
     dgamma, dbeta = _parameter_gradients(dout, cache)
     return dx, dgamma, dbeta
