@@ -187,8 +187,8 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
     )
 
 
-def check_labels(labels, name: str, n_classes: int, n_examples: int) -> np.ndarray:
-    """Validate integer class labels in ``[0, n_classes)``, one per example."""
+def integer_labels(labels, name: str) -> np.ndarray:
+    """``labels`` as an integer array; whole-valued floats (``2.0``) are accepted."""
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
@@ -197,6 +197,12 @@ def check_labels(labels, name: str, n_classes: int, n_examples: int) -> np.ndarr
             raise TypeError(
                 f"{name} must hold integer class labels, got dtype {labels.dtype}"
             )
+    return labels
+
+
+def check_labels(labels, name: str, n_classes: int, n_examples: int) -> np.ndarray:
+    """Validate integer class labels in ``[0, n_classes)``, one per example."""
+    labels = integer_labels(labels, name)
     if labels.shape != (n_examples,):
         raise ValueError(
             f"{name} must have shape ({n_examples},), one label per example, "

@@ -15,6 +15,7 @@ import numpy as np
 from ._validation import (
     check_rng,
     float_dtype,
+    integer_labels,
     non_negative,
     non_negative_int,
     positive_int,
@@ -182,14 +183,7 @@ def one_hot(labels, n_classes: int | None = None, dtype=np.float64) -> np.ndarra
     ``one_hot([2, 0], 3)`` is ``[[0, 0, 1], [1, 0, 0]]``. ``n_classes``
     defaults to ``max(labels) + 1``.
     """
-    labels = np.asarray(labels)
-    if labels.dtype.kind not in "iu":
-        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
-            labels = labels.astype(np.int64)
-        else:
-            raise TypeError(
-                f"labels must hold integer class labels, got dtype {labels.dtype}"
-            )
+    labels = integer_labels(labels, "labels")
     if labels.ndim != 1:
         raise ValueError(f"labels must be a 1-D array (N,), got shape {labels.shape}")
     if n_classes is None:

@@ -275,13 +275,7 @@ class Sequential(Chain):
             Keras), so they can differ from ``evaluate`` on the same data.
         """
         self._check_compiled()
-        x = as_float_array(x, "x")
-        y = np.asarray(y)
-        if x.ndim < 1 or y.ndim < 1 or x.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"x and y must hold the same number of examples, got x {x.shape} "
-                f"and y {y.shape}"
-            )
+        x, y = _examples_and_targets(x, y)
         epochs = non_negative_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
         verbose = non_negative_int(verbose, "verbose")
@@ -387,13 +381,7 @@ class Sequential(Chain):
             "accuracy": ...}`` with ``return_dict=True``.
         """
         self._check_compiled(need_optimizer=False)
-        x = as_float_array(x, "x")
-        y = np.asarray(y)
-        if x.ndim < 1 or y.ndim < 1 or x.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"x and y must hold the same number of examples, got x {x.shape} "
-                f"and y {y.shape}"
-            )
+        x, y = _examples_and_targets(x, y)
         self._build_for(x)
         n = x.shape[0]
         size = n if batch_size is None else positive_int(batch_size, "batch_size")
@@ -437,3 +425,15 @@ class Sequential(Chain):
                 text.append(line)
         text += [line, f"Total params: {self.count_params()}"]
         print_fn("\n".join(text))
+
+
+def _examples_and_targets(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` as a float array and ``y`` as an array, one target per example."""
+    x = as_float_array(x, "x")
+    y = np.asarray(y)
+    if x.ndim < 1 or y.ndim < 1 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"x and y must hold the same number of examples, got x {x.shape} "
+            f"and y {y.shape}"
+        )
+    return x, y
