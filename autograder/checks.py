@@ -20,6 +20,15 @@ never in ``notebooks/``) and compare with reference outputs precomputed by
 ``python -m autograder references``. All the logic lives here, so a failing
 hidden test shows the student only the verdict, never how it was computed.
 
+While nbgrader autogrades (``NBGRADER_EXECUTION=autograde``), a hidden
+check runs nothing in the student's kernel: it reads neither the secret nor
+the references (code in that kernel could read them too) and leaves the
+verdict to the trusted re-check (:mod:`autograder.trusted`), which runs the
+same declaration outside the kernel. ``python -m autograder autograde``
+says so to the kernels with :data:`DEFERRED_ENV`; without it (a bare
+``nbgrader autograde``, which has no re-check) a hidden check fails, so
+that no hidden test is ever passed unchecked.
+
 The pieces are plain functions of a declaration and a seed
 (:meth:`Check.inputs`, :meth:`Check.expected`, :meth:`Check.received`,
 :meth:`Check.verdict`), so a trusted process can run the same declarations
@@ -54,7 +63,15 @@ __all__ = [
     "hidden_seed",
     "compute_references",
     "load_references",
+    "hidden_summary",
+    "DEFERRED_ENV",
+    "DEFERRED_MESSAGE",
 ]
+
+# Set (to "1") by `python -m autograder autograde` for the kernels nbgrader
+# starts: the trusted re-check that follows scores the hidden tests.
+DEFERRED_ENV = "AUTOGRADER_HIDDEN_BY_RECHECK"
+DEFERRED_MESSAGE = "hidden test: scored by the trusted re-check after autograding"
 
 
 class CheckFailure(AssertionError):
@@ -445,6 +462,43 @@ def run_check(
     return declared.verdict(expected, received)
 
 
+def hidden_summary(declared: Check, message: str) -> str:
+    """What a failed hidden check may tell: the kind of problem, no number.
+
+    A hidden check's full message would quote values computed from the
+    hidden inputs (the first mismatch, the received shape), and what the
+    student's code returns or raises there could carry the inputs out, one
+    resubmission at a time. So the trusted re-check reports only which
+    output is wrong and how (values, shape, dtype, count), in words the
+    declaration and this module fix.
+    """
+    if declared.compare is not None:
+        return "the result does not pass this check on the hidden inputs"
+    first = message.splitlines()[0] if message else ""
+    if first.startswith(("expected a tuple", "expected a single array")):
+        return "the result has the wrong number of outputs"
+    labels = set(declared.outputs) | {"the output"}
+    problems = []
+    for line in message.splitlines():
+        if line.startswith(" "):
+            continue  # a detail line: values
+        label, _, rest = line.partition(": ")
+        if label not in labels and not (
+            label.startswith("output ") and label[7:].isdigit()
+        ):
+            label = "an output"
+        if "entries differ" in rest:
+            what = "wrong values"
+        elif rest.startswith("expected shape"):
+            what = "wrong shape"
+        elif rest.startswith("expected dtype"):
+            what = "wrong dtype"
+        else:
+            what = "not an array of numbers"
+        problems.append(f"{label}: {what}")
+    return "; ".join(problems) or "the result does not pass this check"
+
+
 def _failure_text(name: str, kind: str, message: str, hint: str) -> str:
     text = f"check {name!r} failed ({kind} test)\n{message}"
     if hint:
@@ -465,6 +519,16 @@ def check(assignment: str, name: str, fn, *, hidden: bool = False) -> None:
     __tracebackhide__ = True
     declared = get_check(assignment, name)
     kind = "hidden" if hidden else "visible"
+    if hidden and os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        # Never in the student's kernel: no secret, no references here.
+        if os.environ.get(DEFERRED_ENV) != "1":
+            raise RuntimeError(
+                f"the hidden test of {name!r} is scored only by the trusted "
+                "re-check: autograde with `python -m autograder autograde`, not "
+                "a bare `nbgrader autograde`"
+            )
+        print(f"{DEFERRED_MESSAGE} ({name})")
+        return
     if hidden:
         seed = hidden_seed(assignment, name)
         expected = _hidden_expected(assignment, declared, seed)

@@ -445,8 +445,10 @@ def autograde(
     """
     from nbgrader.converters import Autograde
 
+    from .checks import DEFERRED_ENV
     from .nbgrader_config import course_config
     from .trusted import Limits, Session, TrustedRecheckError, recheck_assignment
+    from .trusted.kernel_launcher import DENY_ENV, holds_needed
 
     if not submissions.is_dir():
         raise CommandError(f"no submissions folder {submissions}")
@@ -465,11 +467,14 @@ def autograde(
         raise CommandError(f"no submissions found under {submissions}")
 
     config = course_config(root, submitted=submissions, timeout=timeout)
-    # Student code in nbgrader's kernels may write only in its autograded
-    # folder (autograder/trusted/kernel.py).
-    config.Execute.kernel_manager_class = (
-        "autograder.trusted.kernel.ConfinedKernelManager"
-    )
+    # nbgrader's kernels (confined by the course configuration: see
+    # autograder/trusted/kernel.py) may not read the submissions either, and
+    # leave every hidden test to the trusted re-check below.
+    if holds_needed(submissions):
+        _say(f"warning: kernels may read {submissions}: it holds what they need")
+    else:
+        os.environ[DENY_ENV] = str(submissions)
+    os.environ[DEFERRED_ENV] = "1"
     db_url = config.CourseDirectory.db_url
     manual = _load_manual()
     scores: dict[str, dict] = {}
@@ -477,7 +482,8 @@ def autograde(
         # The gradebook must know the assignment's cells: generate it (into a
         # scratch folder, leaving notebooks/ alone) with the database on.
         generate_release(root, wanted, Path(tmp))
-    write_references(wanted)
+    # (No reference file is needed: the kernels defer hidden tests and the
+    # trusted re-check computes the expected outputs itself.)
     for assignment in wanted:
         manual.setdefault(assignment, {})
         scores[assignment] = {}
@@ -492,6 +498,8 @@ def autograde(
         except TrustedRecheckError as err:
             raise CommandError(f"trusted re-check of {assignment}: {err}") from None
         trusted.snapshot(submissions, students)
+        # Hidden tests nobody could score (the kernel defers them): by hand.
+        unscored = trusted.unscored_hidden()
         for student in students:
             manual[assignment].pop(student, None)
             problems = []
@@ -509,13 +517,19 @@ def autograde(
             )
             if not result["success"]:
                 problems.append(_failure_reason(result))
+            if unscored:
+                problems.append(
+                    "hidden tests the trusted re-check cannot score: "
+                    + ", ".join(unscored)
+                )
             if problems:
                 manual[assignment][student] = "; ".join(problems)
                 _flag_for_manual_grading(db_url, assignment, student)
             scores[assignment][student] = _submission_scores(
                 db_url, assignment, student
             )
-        # Where it disagrees with nbgrader, the trusted verdict decides.
+        # The trusted verdict decides: it scores the hidden tests and
+        # overrides nbgrader where the two disagree.
         try:
             report = recheck_assignment(
                 root,
@@ -527,17 +541,30 @@ def autograde(
                 out=None,
             )
         except TrustedRecheckError as err:
+            # nbgrader's scores stand, with the hidden tests unchecked.
+            for student in students:
+                manual[assignment][student] = f"trusted re-check failed: {err}"[:300]
+                _flag_for_manual_grading(db_url, assignment, student)
+            _save_manual(manual)
             raise CommandError(f"trusted re-check of {assignment}: {err}") from None
         finally:
             trusted.close()
         report.print(_say)
+        for student, why in report.failed.items():
+            reason = f"trusted re-check failed, hidden tests not scored ({why})"
+            previous = manual[assignment].get(student)
+            manual[assignment][student] = (
+                f"{previous}; {reason}" if previous else reason
+            )[:500]
+            _flag_for_manual_grading(db_url, assignment, student)
         for student in report.results:
             scores[assignment][student] = _submission_scores(
                 db_url, assignment, student
             )
         if not manual[assignment]:
             del manual[assignment]
-    os.environ.pop("AUTOGRADER_ASSIGNMENT", None)
+    for variable in ("AUTOGRADER_ASSIGNMENT", DENY_ENV, DEFERRED_ENV):
+        os.environ.pop(variable, None)
     _save_manual(manual)
     return scores, manual
 

@@ -54,8 +54,9 @@ IGNORED_FILES = [
 def kernel_environment() -> None:
     """Set what the kernels nbgrader starts inherit from this process.
 
-    The state directory (hidden references, course secret) and, when dlcore
-    is installed read-only, a writable ``NUMBA_CACHE_DIR``.
+    The state directory (where, outside autograding, hidden checks find the
+    references and the course secret; confined kernels may not read it) and,
+    when dlcore is installed read-only, a writable ``NUMBA_CACHE_DIR``.
     """
     os.environ["AUTOGRADER_STATE_DIR"] = str(paths.state_dir())
     cache = paths.numba_cache_dir()
@@ -100,6 +101,10 @@ def course_config(
     c.Execute.timeout = int(timeout or CELL_TIMEOUT)
     c.Execute.startup_timeout = 120
     c.Execute.interrupt_on_timeout = True
+    # Kernels write only in their autograded folder and cannot read the
+    # course state (autograder/trusted/kernel.py); unconfined under
+    # validate, and where the system offers no Landlock.
+    c.Execute.kernel_manager_class = "autograder.trusted.kernel.ConfinedKernelManager"
     c.Execute.extra_arguments = [
         "--HistoryManager.hist_file=:memory:",
         f"--IPKernelApp.exec_lines={KERNEL_START}",

@@ -6,6 +6,12 @@ solution notebook and the untouched release of every assignment, plus the
 adversarial students of 01_backprop, and both ``test_pipeline.py`` (grades,
 feedback, export) and ``test_notebooks.py`` (what the executed notebooks
 contain, how long they took) read its results.
+
+Among the students of 01_backprop, ``snooper`` (one student: each executed
+notebook costs seconds) has a tanh that is right on the visible test's inputs
+only, so that only its hidden test fails, and an answer cell that tries to
+read the course secret, the hidden references and the gradebook and prints
+what it got.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ if os.environ.get("PIPELINE_ASSIGNMENTS"):  # a subset, while developing one
     ]
 FIRST = "01_backprop"
 # Seconds a cell may run in the autograde run; the infinite loop costs this.
-TIMEOUT = 10
+# 01's slowest cell (seven small trainings) takes 6-7 s on a quiet machine and
+# over 10 s when the machine is busy: 20 s leaves it room.
+TIMEOUT = 20
 
 
 def _cli(*args, state: Path, root: Path = ROOT, check: bool = True):
@@ -103,6 +111,49 @@ import os
 os._exit(1)
 """
 
+# Appended to a correct answer: print the instructor's files into the feedback.
+SNOOPER = """
+import os as _os
+
+_state = _os.environ.get("AUTOGRADER_STATE_DIR", "")
+for _name in ("secret", "references/01_backprop.npz", "gradebook.db"):
+    try:
+        with open(_os.path.join(_state, _name), "rb") as _fh:
+            print("SNOOP", _name, _fh.read()[:4096])
+    except Exception as _err:
+        print("SNOOP", _name, type(_err).__name__)
+print("SNOOP env", _os.environ.get("AUTOGRADER_SECRET"))
+"""
+
+# Right on the visible test's inputs only (recognised by a digest of its
+# dout): the hidden test, on other inputs, finds the forgotten square.
+OVERFIT_TANH = """
+import hashlib
+
+
+def tanh_forward(x):
+    out = np.tanh(x)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    seen = hashlib.sha256(np.ascontiguousarray(dout).tobytes()).hexdigest()
+    if seen == VISIBLE_DOUT:
+        return dout * (1.0 - cache * cache)
+    return dout * (1.0 - cache)
+"""
+
+
+def _overfit_tanh() -> str:
+    import hashlib
+
+    from autograder import checks
+
+    dout = checks.get_check(FIRST, "tanh").inputs(checks.visible_seed(FIRST, "tanh"))
+    digest = hashlib.sha256(dout["dout"].tobytes()).hexdigest()
+    return f"VISIBLE_DOUT = {digest!r}\n" + OVERFIT_TANH
+
+
 WITHHELD_RELU = """
 import dlcore.functional as F
 
@@ -155,6 +206,25 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
         FIRST,
         _filled_release(course, FIRST, {"relu_answer": WITHHELD_RELU}),
         "relu taken from dlcore.functional",
+    )
+    perceptron = next(
+        c.source
+        for c in adaline
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "perceptron_epoch_answer"
+    )
+    put(
+        "snooper",
+        FIRST,
+        _filled_release(
+            course,
+            FIRST,
+            {
+                "perceptron_epoch_answer": perceptron + "\n" + SNOOPER,
+                "tanh_answer": _overfit_tanh(),
+            },
+        ),
+        "tanh right on the visible inputs only; prints the course secret and "
+        "references if it can",
     )
     # (unanswered otherwise, so it runs fast: the deleted cell is the point)
     tampered = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)

@@ -542,6 +542,10 @@ def attempt(name, action):
 attempt("write_here", lambda: open("here.txt", "w").write("ok"))
 attempt("write_outside", lambda: open(OUTSIDE, "w").write("x"))
 attempt("read_anything", lambda: open(READABLE).read())
+attempt("read_secret", lambda: open(SECRET_FILE).read())
+attempt("read_solutions", lambda: open(SOLUTIONS).read())
+attempt("secret_in_env", lambda: os.environ["AUTOGRADER_SECRET"])
+attempt("import_checks", lambda: __import__("autograder.checks"))
 attempt("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1))
 attempt("signal_grader", lambda: os.kill(os.getppid(), 0))
 print(json.dumps(seen))
@@ -549,17 +553,26 @@ print(json.dumps(seen))
 
 
 @pytest.mark.skipif(sandbox.LANDLOCK_ABI < 6, reason="needs Landlock ABI 6")
-def test_a_confined_kernel_writes_only_in_its_folder(tmp_path):
+def test_a_confined_kernel_writes_only_in_its_folder(tmp_path, monkeypatch):
+    """...and reads neither the course state nor solutions/, although its
+    own folder lies in the state directory (as nbgrader's autograded/)."""
     from nbclient import NotebookClient
 
     from autograder.trusted.kernel import ConfinedKernelManager
 
-    here, outside = tmp_path / "autograded", tmp_path / "gradebook"
-    here.mkdir()
+    state = tmp_path / "state"
+    here, outside = state / "autograded" / "sam" / ASSIGNMENT, tmp_path / "gradebook"
+    here.mkdir(parents=True)
     outside.mkdir()
     (outside / "gradebook.db").write_text("grades")
+    (state / "secret").write_text("the course secret")
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(state))
+    monkeypatch.setenv("AUTOGRADER_SECRET", "the course secret")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     code = KERNEL_PROBE.replace("OUTSIDE", repr(str(outside / "gradebook.db")))
     code = code.replace("READABLE", repr(str(outside / "gradebook.db")))
+    code = code.replace("SECRET_FILE", repr(str(state / "secret")))
+    code = code.replace("SOLUTIONS", repr(str(SOURCE)))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code)]
     client = NotebookClient(
@@ -574,10 +587,33 @@ def test_a_confined_kernel_writes_only_in_its_folder(tmp_path):
         "write_here": "allowed",
         "write_outside": "PermissionError",
         "read_anything": "allowed",
+        "read_secret": "PermissionError",
+        "read_solutions": "PermissionError",
+        "secret_in_env": "KeyError",
+        "import_checks": "allowed",
         "connect": "PermissionError",
         "signal_grader": "PermissionError",
     }
     assert (outside / "gradebook.db").read_text() == "grades"
+
+
+def test_readable_except_grants_everything_but_the_denied_folders(tmp_path):
+    """The rules a confined kernel gets: all but the state (and what links
+    into it), with only listing on the folders above it."""
+    state = tmp_path / "course" / "state"
+    (state / "autograded" / "sam").mkdir(parents=True)
+    (state / "secret").write_text("s")
+    (tmp_path / "course" / "notebooks").mkdir()
+    (tmp_path / "other.txt").write_text("o")
+    (tmp_path / "into_state").symlink_to(state)
+    read, list_only = sandbox.readable_except([str(state), str(tmp_path / "none")])
+    real = os.path.realpath
+    assert real(tmp_path / "course" / "notebooks") in read
+    assert real(tmp_path / "other.txt") in read
+    assert not [p for p in read if p.startswith(real(state))], read
+    assert real(tmp_path / "course") in list_only and "/" in list_only
+    assert real(tmp_path / "course") not in read
+    assert sandbox.readable_except([]) == (["/"], [])
 
 
 # ------------------------------------------------------------- the parts

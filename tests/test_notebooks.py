@@ -3,8 +3,10 @@
 Parametrised over the folders of ``solutions/``, so a new assignment is
 picked up without touching this file:
 
-* the solution notebook runs without an error, every test cell (visible and
-  hidden) passes nbgrader's Validator, and it runs in well under a minute;
+* the solution notebook runs without an error, every test cell passes
+  nbgrader's Validator, and it runs in well under a minute (while
+  autograding, hidden tests are left to the trusted re-check, which must
+  give the solution full marks: ``test_pipeline.py``);
 * the student release runs with errors only where students must fill in
   (every error is the ``NotImplementedError`` of an unfilled answer);
 * the notebook agrees with its check declarations (``autograder.lint``).

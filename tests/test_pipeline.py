@@ -7,8 +7,10 @@
   halves running side by side, each with its own gradebook): the solutions
   submitted as a student get full marks and the untouched release gets
   zero, for every assignment present; for 01_backprop also an infinite
-  loop in one answer, a kernel that dies, and a call to a withheld dlcore
-  function.
+  loop in one answer, a kernel that dies, a call to a withheld dlcore
+  function, an answer right on the visible inputs only (its hidden part
+  scores zero, from the trusted re-check) and one that tries to read the
+  course secret and the hidden references from nbgrader's kernel.
 * ``feedback`` writes HTML without hidden-test source; ``export`` writes
   the CSV with the manual-grading flag.
 * Unit tests of the check helper and of withholding.
@@ -145,7 +147,7 @@ def test_autograde_exit_status_lists_the_dead_kernel(graded):
     assert "kernel died" in rows["crasher"], out
     assert "NEEDS MANUAL GRADING" in rows["tamperer"], out
     assert "'test_tanh' deleted" in rows["tamperer"], out
-    for student in ("solution", "untouched", "looper", "withheld"):
+    for student in ("solution", "untouched", "looper", "withheld", "snooper"):
         assert "graded" in rows[student] and "MANUAL" not in rows[student], out
     # nbgrader could not score the crasher's cells after os._exit; the
     # trusted re-check did, and says where it changed the gradebook.
@@ -257,6 +259,87 @@ def test_export_csv_flags_manual_grading(graded):
     assert float(rows[(FIRST, "untouched")]["score"]) == 0
 
 
+@pytest.mark.slow
+@needs_first
+def test_hidden_failure_scores_zero_from_the_trusted_recheck(graded):
+    """tanh right on the visible inputs only: the kernel passed the visible
+    test and deferred the hidden one; the re-check scored it 0."""
+    from nbgrader.api import Gradebook
+
+    state = graded["states"][FIRST]
+    parts = _parts(graded, FIRST, "snooper")
+    assert parts == dict(_max_parts(graded, FIRST), test_tanh=0)
+    with Gradebook(f"sqlite:///{state / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("test_tanh", FIRST, FIRST, "snooper")
+        assert grade.auto_score == 1 and grade.manual_score == 0
+        comment = gb.find_comment("tanh_answer", FIRST, FIRST, "snooper").manual_comment
+    assert comment.startswith(
+        "[trusted re-check] test_tanh: 0 / 1; hidden test scored by the trusted "
+        "re-check: check 'tanh' (hidden test): dx: wrong values"
+    ), comment
+    assert "expected" not in comment and "gave" not in comment, comment
+    code, out = _autograde_output(graded, FIRST)
+    assert "test_tanh: hidden test failed, trusted 0 / 1" in out, out
+    with open(state / "grades.csv", newline="") as fh:
+        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
+    row = rows[(FIRST, "snooper")]
+    assert float(row["score"]) == float(row["max_score"]) - 1
+    assert row["needs_manual_grade"] == "no"
+    # the kernel ran no hidden test: it printed that the re-check scores them
+    executed = state / "autograded" / "snooper" / FIRST / f"{FIRST}.ipynb"
+    assert "hidden test: scored by the trusted re-check" in executed.read_text()
+    page = state / "feedback" / "snooper" / FIRST / f"{FIRST}.html"
+    html = page.read_text()
+    assert "hidden test scored by the trusted re-check" in html
+    assert "first mismatch" not in html
+
+
+@pytest.mark.slow
+@needs_first
+def test_student_code_cannot_read_the_course_secret_or_references(graded):
+    """An answer cell that prints the secret, the references and the gradebook
+    into its output gets nothing; grading goes on as usual."""
+    from autograder.trusted import sandbox
+
+    state = graded["states"][FIRST]
+    secret = (state / "secret").read_text().strip()
+    assert secret
+    references = np.load(state / "references" / f"{FIRST}.npz")
+    # graded as usual (its tanh is the other test's business)
+    assert _parts(graded, FIRST, "snooper") == dict(
+        _max_parts(graded, FIRST), test_tanh=0
+    )
+    executed = state / "autograded" / "snooper" / FIRST / f"{FIRST}.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    printed = "".join(
+        output.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    assert "SNOOP env None" in printed, printed[-2000:]
+    if sandbox.LANDLOCK_ABI <= 0:
+        pytest.skip("no Landlock: the kernels cannot be kept from the course state")
+    for name in ("secret", f"references/{FIRST}.npz", "gradebook.db"):
+        assert f"SNOOP {name} PermissionError" in printed, printed[-2000:]
+    page = state / "feedback" / "snooper" / FIRST / f"{FIRST}.html"
+    for text in (executed.read_text(), page.read_text()):
+        assert secret not in text
+        assert "SNOOP secret PermissionError" in text
+    # no hidden reference value appears in any feedback page of the run
+    values = {
+        f"{value:.6f}"[:8]
+        for key in references.files
+        if key.split("::")[-1].isdigit()
+        for value in np.ravel(references[key])[:3].astype(float)
+        if abs(value) > 1e-3
+    }
+    for page in sorted((state / "feedback").glob("*/*/*.html")):
+        text = page.read_text()
+        assert secret not in text, page
+        assert not [v for v in values if v in text], page
+
+
 # ------------------------------------------------------------ unit tests
 
 
@@ -327,6 +410,58 @@ def test_hidden_check_uses_stored_references_and_detects_stale_ones(
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(RuntimeError, match="python -m autograder references"):
         checks._hidden_expected(FIRST, declared, other)
+
+
+def test_hidden_check_defers_to_the_recheck_while_autograding(
+    monkeypatch, capsys, tmp_path
+):
+    """Under autograde a hidden check reads neither the secret nor the
+    references; without the instructor command's marker it fails."""
+    from autograder import checks, paths
+
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path))
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the kernel read the course state")
+
+    monkeypatch.setattr(paths, "course_secret", forbidden)
+    monkeypatch.setattr(checks, "load_references", forbidden)
+
+    def tanh_forward(x):
+        return np.tanh(x), np.tanh(x)
+
+    def tanh_backward(dout, cache):  # wrong: deferred, not judged here
+        return dout
+
+    pair = (tanh_forward, tanh_backward)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.delenv(checks.DEFERRED_ENV, raising=False)
+    with pytest.raises(RuntimeError, match="python -m autograder autograde"):
+        checks.check(FIRST, "tanh", pair, hidden=True)
+    monkeypatch.setenv(checks.DEFERRED_ENV, "1")
+    checks.check(FIRST, "tanh", pair, hidden=True)
+    assert checks.DEFERRED_MESSAGE in capsys.readouterr().out
+    # outside autograde (validate, authoring) it runs here, as before
+    monkeypatch.undo()
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with pytest.raises(checks.CheckFailure, match="hidden test"):
+        checks.check(FIRST, "tanh", pair, hidden=True)
+
+
+def test_hidden_summary_tells_no_values():
+    from autograder import checks
+
+    declared = checks.get_check(FIRST, "tanh")
+    expected = (np.zeros((2, 3)), np.ones((2, 3)))
+    for received, said in (
+        ((np.zeros((2, 3)), np.full((2, 3), 1.5)), "dx: wrong values"),
+        ((np.zeros((2, 3)), np.ones((3, 2))), "dx: wrong shape"),
+        ((np.zeros((2, 3)), np.ones((2, 3), np.float32)), "dx: wrong dtype"),
+        (np.zeros((2, 3)), "the result has the wrong number of outputs"),
+    ):
+        message = declared.verdict(expected, received)
+        assert checks.hidden_summary(declared, message) == said, message
 
 
 def test_withholding_blocks_students_but_not_dlcore():

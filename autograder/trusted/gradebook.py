@@ -10,6 +10,14 @@ what nbgrader found, what the trusted re-check found and why. A grader's
 own comment text is kept; the re-check's part starts with :data:`MARK` and
 is replaced on every run, or removed when the two verdicts agree again.
 
+Hidden tests are not run in the kernel at all while autograding (the
+kernel prints that the re-check scores them and moves on), so a test cell
+whose visible checks pass gets its points from nbgrader there. When the
+re-check then finds that only hidden checks failed, that is not a
+disagreement but the hidden tests' score: the comment says "hidden test
+scored by the trusted re-check", with the failing check and what kind of
+problem it found (never a value computed from the hidden inputs).
+
 ``needs_manual_grade`` is left as it is: the pipeline sets it for
 submissions a person must look at (a dead kernel, a deleted test cell).
 """
@@ -37,8 +45,31 @@ def merge_comment(existing: str | None, blocks: list[str]) -> str | None:
     return "\n\n".join(parts) if parts else None
 
 
+def _deferred(part, auto) -> bool:
+    """Only hidden checks failed, and the kernel's run passed the cell.
+
+    The kernel left those hidden checks to the re-check, so the difference
+    is the hidden tests' score, not a disagreement.
+    """
+    return (
+        part.hidden_only
+        and auto is not None
+        and abs(auto - part.max_score) <= 1e-9
+        and part.trusted is not None
+        and part.trusted < part.max_score
+    )
+
+
 def _block(part, auto, before) -> str:
     verdict = f"{_fmt(part.trusted)} / {_fmt(part.max_score)}"
+    if _deferred(part, auto):
+        text = f"{MARK} {part.grade_id}: {verdict}; hidden test scored by the "
+        text += "trusted re-check: " + "\n".join(m[:600] for m in part.messages[:4])
+        text += (
+            "\nThe visible tests pass; the hidden ones call your code on other "
+            "inputs, in a separate process, after autograding."
+        )
+        return text
     text = (
         f"{MARK} {part.grade_id}: {verdict}; the tests in the notebook's kernel "
         f"gave {_fmt(auto)}"
@@ -105,6 +136,7 @@ def write_verdicts(
                             before,
                             part.trusted,
                             part.max_score,
+                            hidden=_deferred(part, auto),
                         )
                     )
                 disagree = auto is None or abs(auto - part.trusted) > 1e-9

@@ -535,7 +535,10 @@ def build_program(source: SourceNotebook, submitted) -> Program:
 # ------------------------------------------------------------- harness
 
 
-def _find_check_calls(tree: ast.Module) -> dict[str, ast.expr]:
+def _find_check_calls(
+    tree: ast.Module, field: str = "call", position: int = 3
+) -> dict[str, ast.expr]:
+    """``{check name: the expression of its field}`` of each ``Check(...)``."""
     found: dict[str, ast.expr] = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -545,7 +548,9 @@ def _find_check_calls(tree: ast.Module) -> dict[str, ast.expr]:
             continue
         keywords = {k.arg: k.value for k in node.keywords if k.arg}
         name = keywords.get("name", node.args[0] if node.args else None)
-        call = keywords.get("call", node.args[3] if len(node.args) > 3 else None)
+        call = keywords.get(
+            field, node.args[position] if len(node.args) > position else None
+        )
         if isinstance(name, ast.Constant) and isinstance(name.value, str) and call:
             found[name.value] = call
     return found
@@ -564,15 +569,24 @@ def _imports_autograder(code: str) -> bool:
     return False
 
 
-def extract_harness(module_source: str, names: Iterable[str]) -> tuple[str, dict]:
+def extract_harness(
+    module_source: str, names: Iterable[str], build: Iterable[str] = ()
+) -> tuple[str, dict]:
     """Code defining ``CALLS = {check name: call}`` for the named checks.
 
+    For the checks in ``build`` (inputs that are not plain data) it also
+    defines ``MAKERS = {check name: make_inputs}``: the child makes their
+    inputs from the seeded generator it is given.
+
     Returns ``(code, problems)``: ``problems[name]`` explains each check
-    whose ``call`` could not be extracted (the rest still work). A harness
-    never imports ``autograder``: the child cannot read it.
+    whose ``call`` (or ``make_inputs``) could not be extracted (the rest
+    still work). A harness never imports ``autograder``: the child cannot
+    read it.
     """
     tree = ast.parse(module_source)
     calls = _find_check_calls(tree)
+    makers = _find_check_calls(tree, "make_inputs", 2)
+    build = set(build)
     units = []
     for stmt in tree.body:
         code = ast.unparse(stmt)
@@ -582,24 +596,46 @@ def extract_harness(module_source: str, names: Iterable[str]) -> tuple[str, dict
     problems: dict[str, str] = {}
     kept: set[int] = set()
     entries = []
+    maker_entries = []
+
+    def extract(alias: str, expr, what: str) -> tuple[str, set[int]] | str:
+        code = f"{alias} = {ast.unparse(expr)}"
+        found = names_of(code)
+        if found is None:
+            return f"its {what} does not parse"
+        mine = _slice(units, found[1])
+        if any(_imports_autograder(units[i].code) for i in mine):
+            return f"its {what} needs the autograder package"
+        return code, mine
+
     for index, name in enumerate(sorted(set(names))):
         expr = calls.get(name)
         if expr is None:
             problems[name] = "its Check(...) declaration has no literal name and call"
             continue
-        alias = f"_trusted_call_{index}"
-        code = f"{alias} = {ast.unparse(expr)}"
-        found = names_of(code)
-        if found is None:
-            problems[name] = "its call does not parse"
+        got = extract(f"_trusted_call_{index}", expr, "call")
+        if isinstance(got, str):
+            problems[name] = got
             continue
-        mine = _slice(units, found[1])
-        if any(_imports_autograder(units[i].code) for i in mine):
-            problems[name] = "its call needs the autograder package"
-            continue
-        kept |= mine
-        entries.append((name, alias, code))
+        if name in build:
+            if makers.get(name) is None:
+                problems[name] = (
+                    "its inputs are not plain data and its make_inputs cannot "
+                    "be extracted"
+                )
+                continue
+            made = extract(f"_trusted_inputs_{index}", makers[name], "make_inputs")
+            if isinstance(made, str):
+                problems[name] = f"its inputs are not plain data and {made[4:]}"
+                continue
+            kept |= made[1]
+            maker_entries.append((name, f"_trusted_inputs_{index}", made[0]))
+        kept |= got[1]
+        entries.append((name, f"_trusted_call_{index}", got[0]))
     lines = [units[i].code for i in sorted(kept)]
-    lines += [code for _, _, code in entries]
+    lines += [code for _, _, code in entries + maker_entries]
     lines.append("CALLS = {" + ", ".join(f"{n!r}: {a}" for n, a, _ in entries) + "}")
+    lines.append(
+        "MAKERS = {" + ", ".join(f"{n!r}: {a}" for n, a, _ in maker_entries) + "}"
+    )
     return "\n".join(lines) + "\n", problems

@@ -17,7 +17,8 @@ Everything the verdict depends on is read then and kept in memory (the
 child's own code and inputs are written afresh for every run). Made before
 ``nbgrader autograde`` runs, with :meth:`Session.snapshot` of the submitted
 notebooks, a session grades what was submitted even if student code in
-nbgrader's (unconfined) kernels rewrites files on disk afterwards.
+nbgrader's kernels rewrites files on disk afterwards (where Landlock
+does not confine them).
 
 For each submitted notebook it builds the program
 (:func:`~autograder.trusted.program.build_program`), runs it in a child
@@ -25,7 +26,11 @@ process (:mod:`~autograder.trusted.runner`) confined by
 :mod:`~autograder.trusted.sandbox`, and compares what comes back with the
 expected outputs using the declaration's own :meth:`Check.verdict` (the
 comparison the test cells use). A test cell scores its points when all its
-checks, visible and hidden, pass; zero otherwise (nbgrader's rule).
+checks, visible and hidden, pass; zero otherwise (nbgrader's rule). The
+hidden checks are scored *only* here: while autograding, the kernel defers
+them (:func:`autograder.checks.check`), and what a failed hidden check
+reports says which output is wrong and how, never a value computed from the
+hidden inputs (:func:`autograder.checks.hidden_summary`).
 
 A step that hangs (wall clock), ends the process (``os._exit``, a signal,
 the CPU limit) or floods the output does not cost the other parts: the
@@ -43,6 +48,7 @@ an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import importlib.util
 import json
@@ -62,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from .. import checks, paths
 from . import codec, runner, sandbox
@@ -82,7 +89,7 @@ __all__ = [
 ]
 
 # Bumped when the re-check's rules change: completed students are redone.
-TRUSTED_VERSION = 1
+TRUSTED_VERSION = 2
 
 # Python started with -I (isolated: no PYTHON* variables, no user site, no
 # script folder on sys.path) imports only the staged runner.
@@ -122,6 +129,9 @@ class PartResult:
     messages: list[str] = field(default_factory=list)
     unsupported: str = ""
     answer_cells: list[str] = field(default_factory=list)
+    # failed, and only in hidden checks: the visible tests in the kernel
+    # passed and the kernel left the hidden ones to the re-check
+    hidden_only: bool = False
 
 
 @dataclass
@@ -189,15 +199,22 @@ class Change:
     before: float | None  # the score the gradebook showed before
     trusted: float
     max_score: float
+    hidden: bool = False  # a hidden test failed, the kernel's run deferred it
 
     def __str__(self) -> str:
         def fmt(x):
             return "no score" if x is None else f"{x:g}"
 
-        text = (
-            f"{self.grade_id}: nbgrader {fmt(self.nbgrader)}, trusted "
-            f"{fmt(self.trusted)} / {fmt(self.max_score)}"
-        )
+        if self.hidden:
+            text = (
+                f"{self.grade_id}: hidden test failed, trusted "
+                f"{fmt(self.trusted)} / {fmt(self.max_score)}"
+            )
+        else:
+            text = (
+                f"{self.grade_id}: nbgrader {fmt(self.nbgrader)}, trusted "
+                f"{fmt(self.trusted)} / {fmt(self.max_score)}"
+            )
         if self.before != self.nbgrader:
             text += f" (gradebook showed {fmt(self.before)})"
         return text
@@ -242,7 +259,9 @@ class RecheckReport:
         for student, result in self.results.items():
             status = "agrees with the gradebook"
             if student in by_student:
-                status = "CHANGED: " + "; ".join(str(c) for c in by_student[student])
+                mine = by_student[student]
+                label = "CHANGED" if any(not c.hidden for c in mine) else "SCORED"
+                status = f"{label}: " + "; ".join(str(c) for c in mine)
             lines.append(
                 f"  {student:<24} {result.score:>6g} / {result.max_score:<6g} {status}"
             )
@@ -261,8 +280,9 @@ class RecheckReport:
                     lines.append(f"  {student}: {flag}")
         if self.changed_students:
             lines.append(
-                "grades changed by the trusted re-check (the trusted verdict is in "
-                "the gradebook, with a comment): " + ", ".join(self.changed_students)
+                "grades changed by the trusted re-check (failed hidden tests, or "
+                "where it disagrees with nbgrader; the trusted verdict is in the "
+                "gradebook, with a comment): " + ", ".join(self.changed_students)
             )
         return lines
 
@@ -365,11 +385,10 @@ class Session:
         self.problems = {
             n: "no such check is declared" for n in names if n not in self.declarations
         }
-        harness, problems = extract_harness(
-            Path(module.__file__).read_text(), names - set(self.problems)
-        )
-        self.problems.update(problems)
-        self.harness = harness
+        self._module_source = Path(module.__file__).read_text()
+        self._names = names
+        self.built: set[str] = set()  # checks whose inputs the child makes
+        self.harness = ""
         self.sandbox_report: dict = {}
         spec = importlib.util.find_spec("dlcore")
         self._dlcore_dirs = list(spec.submodule_search_locations or []) if spec else []
@@ -382,6 +401,10 @@ class Session:
             self.expected, self._input_files = self._prepare_inputs(
                 names - set(self.problems)
             )
+            self.harness, problems = extract_harness(
+                self._module_source, names - set(self.problems), build=self.built
+            )
+            self.problems.update(problems)
             self._read = self._read_paths()
             self._check_isolation()
             self.digest = self._digest()
@@ -410,7 +433,14 @@ class Session:
             (inputs / name).write_bytes(data)
 
     def _prepare_inputs(self, names: Iterable[str]) -> tuple[dict, dict]:
-        """Expected outputs, and the inputs as the files the child will read."""
+        """Expected outputs, and the inputs as the files the child will read.
+
+        Inputs that are not plain data (e.g. a dlcore model) cannot cross
+        the boundary: for such a check the child gets the seeded generator
+        instead and makes the inputs itself with the declaration's
+        ``make_inputs`` (extracted into the harness like ``call``). That
+        tells the child nothing it would not see in the inputs themselves.
+        """
         expected = {}
         folder = Path(tempfile.mkdtemp(dir=self._tmp, prefix="inputs-"))
         for name in sorted(names):
@@ -420,11 +450,16 @@ class Session:
                 seed = (checks.hidden_seed if hidden else checks.visible_seed)(
                     self.assignment, name
                 )
-                try:
-                    codec.dump(declared.inputs(seed), folder, key)
-                except codec.CodecError as err:
-                    self.problems[name] = f"its inputs are not plain data ({err})"
-                    break
+                if name in self.built:
+                    codec.dump({"rng": np.random.default_rng(seed)}, folder, key)
+                else:
+                    try:
+                        codec.dump(declared.inputs(seed), folder, key)
+                    except codec.CodecError:
+                        self.built.add(name)
+                        for stale in folder.glob(f"{key}.*"):
+                            stale.unlink()
+                        codec.dump({"rng": np.random.default_rng(seed)}, folder, key)
                 expected[key] = declared.expected(seed)
         files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
         shutil.rmtree(folder)
@@ -770,20 +805,43 @@ class Session:
                 }
 
     def _verdict(self, call, value) -> str | None:
+        """None if the call passed, else what the student may be told.
+
+        For a hidden call the message holds nothing computed from the
+        hidden inputs (:func:`autograder.checks.hidden_summary`): not the
+        values, not what the student's code returned or the text of what
+        it raised.
+        """
         declared = self.declarations[call.check]
         if isinstance(value, dict):
             kind, message = value["type"], value["message"]
             if kind == "WithheldFunctionError":
+                if call.hidden:
+                    return "your code called a withheld dlcore function"
                 return f"your code called a withheld dlcore function: {message}"
             if kind == "NotImplementedError":
                 return "not implemented yet (NotImplementedError)"
-            if kind in ("Stopped", "Unreadable"):
+            if kind == "Stopped":  # the parent's own words
                 return message
+            if kind == "Unreadable":
+                return (
+                    "what your code returned cannot be read back"
+                    if (call.hidden)
+                    else message
+                )
+            if call.hidden:
+                builtin = isinstance(getattr(builtins, kind, None), type)
+                return f"your code raised {kind if builtin else 'an exception'}"
             return f"your code raised {kind}: {message}"
         try:
-            return declared.verdict(self.expected[call.key], value[1])
+            message = declared.verdict(self.expected[call.key], value[1])
         except Exception as err:  # a custom compare choking on the value
+            if call.hidden:
+                return "what your code returned cannot be compared"
             return f"what your code returned cannot be compared: {err}"
+        if message is not None and call.hidden:
+            return checks.hidden_summary(declared, message)
+        return message
 
     def _score(self, source, program, received, result: NotebookResult) -> None:
         by_cell: dict[str, list] = {}
@@ -807,8 +865,10 @@ class Session:
                 part.unsupported = why
                 continue
             passed = True
+            kinds = set()
             for answer in spec.answer_cells:
                 if answer in result.dropped:
+                    kinds.add("visible")
                     part.messages.append(
                         f"the answer cell {answer} {result.dropped[answer]} and was "
                         "left out, so what it defines is missing"
@@ -822,10 +882,31 @@ class Session:
                 if message is not None:
                     passed = False
                     kind = "hidden" if step.call.hidden else "visible"
+                    kinds.add(kind)
                     part.messages.append(
                         f"check {step.call.check!r} ({kind} test): {message}"
                     )
             part.trusted = spec.points if passed else 0.0
+            part.hidden_only = kinds == {"hidden"}
+
+    def unscored_hidden(self) -> list[str]:
+        """Test cells with hidden tests that this re-check cannot redo.
+
+        Nobody scores those hidden tests (the kernel defers them), so the
+        instructor command lists their submissions for manual grading.
+        """
+        found = []
+        for source in self.sources:
+            for cell in source.cells:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                spec = source.grade_cells.get(meta.get("grade_id", ""))
+                if spec is None or "BEGIN HIDDEN TESTS" not in cell.source:
+                    continue
+                if spec.unsupported or any(
+                    c.check in self.problems for c in spec.calls
+                ):
+                    found.append(f"{source.name}/{spec.grade_id}")
+        return found
 
     # -- grading ---------------------------------------------------------
 

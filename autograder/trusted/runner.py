@@ -18,7 +18,9 @@ In order:
    (the first import also copies the course's Numba cache into the
    child's private one);
 3. define the declared ``call`` functions (the *harness*) in a namespace of
-   their own;
+   their own, and the ``make_inputs`` of checks whose inputs are not plain
+   data (e.g. a dlcore model): those it makes itself from the seeded
+   generator the parent wrote;
 4. run the steps in the notebook's namespace: cells with ``exec``; a graded
    call by evaluating its ``fn`` expression, loading its inputs
    (``allow_pickle=False``) and writing back what the declared call returned
@@ -205,6 +207,9 @@ def run(config: dict) -> None:
     harness: dict = {"__name__": "trusted_harness", "__builtins__": builtins}
     exec(compile(config["harness"], "<declared calls>", "exec"), harness)
     calls = harness["CALLS"]
+    # checks whose inputs are not plain data: made here from the seeded
+    # generator the parent wrote, with the declaration's make_inputs
+    makers = harness.get("MAKERS", {})
 
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     skip = set(config["skip"])
@@ -222,6 +227,8 @@ def run(config: dict) -> None:
         else:
             try:
                 arguments = codec.load(inputs, step["inputs"])
+                if step["check"] in makers:
+                    arguments = dict(makers[step["check"]](arguments["rng"]))
                 fn = eval(compile(step["expr"], "<test cell>", "eval"), namespace)
                 value = calls[step["check"]](fn, **arguments)
                 codec.dump(value, out, step["id"])

@@ -44,6 +44,7 @@ __all__ = [
     "landlock_abi",
     "resource_limiter",
     "confine",
+    "readable_except",
     "numba_cache_seed",
     "copy_numba_seed",
 ]
@@ -236,7 +237,58 @@ def _fs_rights(abi: int) -> int:
     return rights
 
 
-def _landlock(read: Iterable[str], write: Iterable[str], listen: bool) -> dict:
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def readable_except(denied: Iterable[str]) -> tuple[list[str], list[str]]:
+    """What to grant so that everything but the ``denied`` folders is readable.
+
+    Landlock only grants rights, each on everything beneath a path. To keep
+    some folders out of reach while the rest of the file system stays
+    readable, every entry of each ancestor of a denied folder that is
+    neither denied nor itself an ancestor is granted reading; the ancestors
+    themselves get only *listing* (Python's import system lists the folders
+    on its path). Listing, like every right, reaches beneath: the *names*
+    inside a denied folder can be listed, but no file in it can be opened.
+    Symbolic links count by their target. Entries created in an ancestor
+    after the confinement are not readable.
+
+    Returns ``(read, list_only)``, resolved paths.
+    """
+    denied = sorted(
+        {os.path.realpath(d) for d in denied if os.path.exists(d)} - {os.sep}
+    )
+    ancestors: set[str] = set()
+    for folder in denied:
+        parent = os.path.dirname(folder)
+        while parent not in ancestors:
+            ancestors.add(parent)
+            if parent == os.path.dirname(parent):
+                break
+            parent = os.path.dirname(parent)
+    if not denied:
+        return [os.sep], []
+    read: set[str] = set()
+    for folder in sorted(ancestors):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            real = os.path.realpath(os.path.join(folder, name))
+            if real in ancestors or any(_within(real, d) for d in denied):
+                continue
+            read.add(real)
+    return sorted(read), sorted(ancestors)
+
+
+def _landlock(
+    read: Iterable[str],
+    write: Iterable[str],
+    listen: bool,
+    list_only: Iterable[str] = (),
+) -> dict:
     abi = LANDLOCK_ABI
     if abi <= 0:
         return {"landlock": "unavailable"}
@@ -253,7 +305,11 @@ def _landlock(read: Iterable[str], write: Iterable[str], listen: bool) -> dict:
     read_rights = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
     added = []
     try:
-        for paths, rights in ((read, read_rights), (write, handled)):
+        for paths, rights in (
+            (list_only, _FS_READ_DIR),
+            (read, read_rights),
+            (write, handled),
+        ):
             for path in paths:
                 try:
                     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -264,6 +320,8 @@ def _landlock(read: Iterable[str], write: Iterable[str], listen: bool) -> dict:
                     if not os.path.isdir(path):
                         allowed &= _FILE_RIGHTS
                     allowed &= handled
+                    if not allowed:
+                        continue
                     rule = ctypes.create_string_buffer(struct.pack("=Qi", allowed, fd))
                     if (
                         _libc.syscall(
@@ -388,6 +446,7 @@ def confine(
     *,
     listen: bool = False,
     processes: bool = False,
+    list_only: Iterable[str] = (),
 ) -> dict:
     """Confine the calling process for good; returns what was applied.
 
@@ -397,6 +456,7 @@ def confine(
     write : paths the process may also create, write and delete in.
     listen : it may listen on TCP ports (a kernel's ZeroMQ sockets); it may
         never open a TCP connection.
+    list_only : folders it may only list (see :func:`readable_except`).
     processes : also drop root's capabilities and forbid new processes
         and ``exec`` (the re-check's child); False leaves ``exec`` possible
         (a launcher that confines, then starts a kernel).
@@ -406,7 +466,7 @@ def confine(
         return {"sandbox": f"unavailable on {platform.system()}"}
     if _prctl(_PR_SET_NO_NEW_PRIVS, 1) != 0:
         return {"no_new_privs": f"failed: {_errno_text()}"}
-    applied.update(_landlock(list(read), list(write), listen))
+    applied.update(_landlock(list(read), list(write), listen, list(list_only)))
     if processes:
         applied["capabilities"] = _drop_capabilities()
         applied["seccomp"] = _seccomp()
