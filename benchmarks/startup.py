@@ -31,7 +31,8 @@ _FIRST_CALL = textwrap.dedent(
     """
 )
 
-# Every kernel, both dtypes.
+# Every kernel, both dtypes. (Padding 1 and stride 1 take the kernels that
+# go by groups of images, stride 2 those on the whole batch.)
 _ALL_KERNELS = textwrap.dedent(
     """
     import time
@@ -41,8 +42,11 @@ _ALL_KERNELS = textwrap.dedent(
     start = time.perf_counter()
     for dtype in (np.float32, np.float64):
         x = np.ones((2, 3, 8, 8), dtype=dtype)
-        out, cache = F.conv2d_forward(x, np.ones((4, 3, 3, 3)), np.zeros(4), padding=1)
-        F.conv2d_backward(np.ones_like(out), cache)
+        for stride in (1, 2):
+            out, cache = F.conv2d_forward(
+                x, np.ones((4, 3, 3, 3)), np.zeros(4), stride=stride, padding=1
+            )
+            F.conv2d_backward(np.ones_like(out), cache)
         for kind in ("max", "avg"):
             out, cache = getattr(F, kind + "pool2d_forward")(x, 2)
             getattr(F, kind + "pool2d_backward")(np.ones_like(out), cache)

@@ -39,6 +39,18 @@ SMALL_PROBLEMS = textwrap.dedent(
             grads = F.conv2d_backward(dout, cache)
             for key, value in zip(("out", "dx", "dW", "db"), (out, *grads)):
                 results[f"conv2d_{name}_{key}"] = value
+        # Stride 1 keeping the width: the grouped kernels (several images per
+        # pass, column-shifted planes), in both dtypes.
+        W3 = rng.standard_normal((5, 3, 3, 3))
+        for dtype in (np.float64, np.float32):
+            for padding in (1, (0, 1)):
+                out, cache = F.conv2d_forward(
+                    x.astype(dtype), W3.astype(dtype), b, padding=padding
+                )
+                grads = F.conv2d_backward(rng.standard_normal(out.shape), cache)
+                tag = f"conv2d_grouped_{np.dtype(dtype).name}_{padding}"
+                for key, value in zip(("out", "dx", "dW", "db"), (out, *grads)):
+                    results[f"{tag}_{key}"] = value
         x1 = rng.standard_normal((2, 2, 9))
         out, cache = F.conv1d_forward(x1, W[:, :2, 0], b, stride=2, padding="valid")
         grads = F.conv1d_backward(rng.standard_normal(out.shape), cache)
@@ -74,6 +86,7 @@ NOJIT_SCRIPT = SMALL_PROBLEMS + textwrap.dedent(
     assert numba.config.DISABLE_JIT, "NUMBA_DISABLE_JIT did not take effect"
     # With the JIT disabled the kernels are the plain Python functions.
     assert isinstance(conv.correlate_planes, types.FunctionType)
+    assert isinstance(conv.grouped_forward, types.FunctionType)
     assert isinstance(pooling.window_max, types.FunctionType)
     np.savez(sys.argv[1], **small_problems())
     """

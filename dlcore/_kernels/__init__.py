@@ -11,7 +11,9 @@ measurements behind them):
   :mod:`dlcore` compiles nothing, the first call compiles (or loads from the
   on-disk cache) one specialization per dtype. Callers pass C-contiguous
   arrays of one dtype and Python ints, so float32 and float64 are the only
-  two specializations of each kernel.
+  two specializations of each kernel. A kernel that calls another one
+  passes ``np.intp(0)`` rather than the literal ``0``: Numba would compile
+  the callee once more for the constant.
 * Serial loops. Work is split over threads by :mod:`dlcore._kernels.threads`
   (the kernels release the GIL), not by ``numba.prange``: a Numba parallel
   region next to a multithreaded OpenBLAS call stalls for milliseconds on a

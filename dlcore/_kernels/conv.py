@@ -27,6 +27,7 @@ value is loaded and stored once per four taps.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 # Positions per block: the output rows and input rows of a block stay in
@@ -351,3 +352,153 @@ def planes_to_images(planes, pitch, slot, step_h, step_w, bias, out, start, stop
                 else:
                     for j in range(out_w):
                         dst[j] = src[j * step_w] + b
+
+
+# --------------------------------------------------------------------------
+# Stride 1, a few images at a time.
+#
+# Converting the whole batch into the flat layout and back means four
+# copies of it through main memory, a fresh array for the input's planes
+# (kept for the backward pass) and a wake-up of the threads for each of
+# seven steps; and at 8x8 pixels the gap columns and rows waste 17 of every
+# 81 positions. For stride-1 convolutions whose output keeps the input's
+# width (padding ``(KW - 1) / 2`` left and right, as 'same' does) the
+# kernels below instead
+#
+# * take the batch in groups of a few images whose planes (several hundred
+#   positions, chosen by the caller) stay in the L1/L2 caches: copy the
+#   group in, correlate it, copy the results out, next group. Each pass is
+#   one call per thread, and the backward pass rebuilds the input's planes
+#   from ``x`` itself;
+# * store no gap columns (rows are ``pitch = W`` apart): each channel gets
+#   ``KW`` planes instead, plane ``kw`` holding the images shifted by
+#   ``kw - left`` columns, with zeros where that leaves the image. Tap
+#   ``(c, kh, kw)`` then reads plane ``(kw, c)`` at offset ``kh * W``, and
+#   only the zero rows between images are computed in vain (8 of 72
+#   positions at 8x8).
+# --------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def group_to_shifted_planes(
+    images, first, count, planes, block, left, lead, slot, width
+):
+    """Images ``first <= n < first + count`` into shifted planes, from position 0.
+
+    ``images`` is ``(N, C, H * width)`` (each channel flattened). For every
+    column shift ``kw`` (``planes.shape[0] // block`` of them) and channel
+    ``c``, row ``kw * block + c`` of ``planes`` gets image ``k``'s pixel
+    ``(h, w + kw - left)`` at position ``lead + k * slot + h * width + w``,
+    or zero where that column lies outside the image. Every other entry
+    (the zero rows between images, rows beyond the channels) is zero.
+    """
+    channels, size = images.shape[1:]
+    end = lead + count * slot
+    # Zero everything first (one long fill, in the cache), then copy.
+    planes[:] = 0
+    for kw in range(planes.shape[0] // block):
+        shift = kw - left
+        # Pixels p0 <= p < p1 of the flattened image have a source pixel.
+        p0 = max(0, -shift)
+        p1 = size - max(0, shift)
+        for c in range(channels):
+            plane = planes[kw * block + c]
+            for k in range(count):
+                a = lead + k * slot
+                dst = plane[a + p0 : a + p1]
+                src = images[first + k, c, p0 + shift : p1 + shift]
+                for p in range(p1 - p0):
+                    dst[p] = src[p]
+            # The flat copies wrapped around the row ends: the first -shift
+            # or the last shift columns of every row lie outside the image.
+            for w in range(max(0, -shift)):
+                for q in range(lead + w, end, width):
+                    plane[q] = 0
+            for w in range(width - max(0, shift), width):
+                for q in range(lead + w, end, width):
+                    plane[q] = 0
+
+
+@njit(cache=True, nogil=True)
+def planes_to_group(planes, slot, bias, out, first, count):
+    """``out[first + k, r, p] = planes[r, k * slot + p] + bias[r]``.
+
+    ``out`` is ``(N, R, H' * W)``: with rows ``W`` apart, the outputs of an
+    image are contiguous in its slot.
+    """
+    rows, size = out.shape[1:]
+    for k in range(count):
+        for r in range(rows):
+            src = planes[r, k * slot : k * slot + size]
+            dst = out[first + k, r]
+            b = bias[r]
+            for p in range(size):
+                dst[p] = src[p] + b
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def grouped_forward(
+    images, weights, channels, offsets, bias, out, planes, acc, left, lead,
+    slot, width, group, rows_per_pass, start, stop,
+):  # fmt: skip
+    """Stride-1 correlation plus bias of images ``start <= n < stop``, by groups.
+
+    ``images`` ``(N, C, H * W)``, ``out`` ``(N, F, H' * W)``; ``weights``,
+    ``channels`` and ``offsets`` as for :func:`correlate_planes`, the
+    channels counting the planes of :func:`group_to_shifted_planes` (block
+    ``C``); ``left``, ``lead``, ``slot`` and ``width`` that layout.
+    ``planes`` ``(KW * C, length)`` and ``acc`` ``(F, group * slot)`` are
+    scratch buffers.
+    """
+    # A typed 0: passing the literal 0 to another kernel would compile it
+    # once more, specialized for the constant.
+    zero = np.intp(0)
+    block = images.shape[1]
+    for first in range(start, stop, group):
+        count = min(group, stop - first)
+        group_to_shifted_planes(
+            images, first, count, planes, block, left, lead, slot, width
+        )
+        correlate_planes(
+            planes, weights, channels, offsets, acc, rows_per_pass, zero, count * slot
+        )
+        planes_to_group(acc, slot, bias, out, first, count)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def grouped_backward(
+    images, dout, weights_t, d_channels, d_offsets, channels, offsets, no_bias,
+    dx, dweights, x_planes, d_planes, acc, left, lead, d_lead, slot, width,
+    group, rows_per_pass, start, stop,
+):  # fmt: skip
+    """Gradients of :func:`grouped_forward` for images ``start <= n < stop``.
+
+    * ``dx`` ``(N, C, H * W)``: the full correlation of ``dout`` ``(N, F,
+      H' * W)`` with the flipped kernel ``weights_t``, through shifted
+      planes of ``dout`` (block ``R = dweights.shape[0]``, ``F`` rounded up
+      to a multiple of 4; ``d_lead`` the zero rows above, ``K - 1 - P``);
+    * ``dweights`` ``(R, T)`` is added the sums of :func:`correlate_weight_grad`
+      over these images: ``dout``'s unshifted planes (``kw == left``) read
+      ``d_lead`` positions on, where the forward pass wrote its outputs,
+      against the input's planes rebuilt as in :func:`grouped_forward`.
+    """
+    zero = np.intp(0)
+    block = dweights.shape[0]
+    for first in range(start, stop, group):
+        count = min(group, stop - first)
+        positions = count * slot
+        group_to_shifted_planes(
+            dout, first, count, d_planes, block, left, d_lead, slot, width
+        )
+        correlate_planes(
+            d_planes, weights_t, d_channels, d_offsets, acc, rows_per_pass, zero,
+            positions,
+        )  # fmt: skip
+        planes_to_group(acc, slot, no_bias, dx, first, count)
+        group_to_shifted_planes(
+            images, first, count, x_planes, images.shape[1], left, lead, slot, width
+        )
+        unshifted = d_planes[left * block : (left + 1) * block]
+        correlate_weight_grad(
+            unshifted, d_lead, x_planes, channels, offsets, dweights, zero, positions
+        )
