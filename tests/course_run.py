@@ -185,19 +185,25 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
         _filled_release(course, FIRST, {"perceptron_epoch_answer": LOOPING_PERCEPTRON}),
         "an infinite loop in perceptron_epoch",
     )
-    adaline = _filled_release(course, FIRST).cells
-    adaline_answer = next(
-        c.source
-        for c in adaline
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "adaline_epoch_answer"
-    )
+    answered = _filled_release(course, FIRST).cells
+
+    def answer(grade_id: str) -> str:
+        """The solution's source of one answer cell of 01."""
+        return next(
+            c.source
+            for c in answered
+            if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+        )
+
     put(
         "crasher",
         FIRST,
         _filled_release(
             course,
             FIRST,
-            {"adaline_epoch_answer": adaline_answer + "\n" + KERNEL_KILLER},
+            {
+                "adaline_epoch_answer": f"{answer('adaline_epoch_answer')}\n{KERNEL_KILLER}"
+            },
         ),
         "os._exit in an answer cell",
     )
@@ -207,11 +213,6 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
         _filled_release(course, FIRST, {"relu_answer": WITHHELD_RELU}),
         "relu taken from dlcore.functional",
     )
-    perceptron = next(
-        c.source
-        for c in adaline
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "perceptron_epoch_answer"
-    )
     put(
         "snooper",
         FIRST,
@@ -219,7 +220,9 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
             course,
             FIRST,
             {
-                "perceptron_epoch_answer": perceptron + "\n" + SNOOPER,
+                "perceptron_epoch_answer": answer("perceptron_epoch_answer")
+                + "\n"
+                + SNOOPER,
                 "tanh_answer": _overfit_tanh(),
             },
         ),
