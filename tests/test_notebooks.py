@@ -94,6 +94,28 @@ def test_solution_runs_and_passes_the_validator(assignment, graded, tmp_path):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_graded_runs_make_no_widgets(assignment, graded):
+    """Headless graded runs show the static figures and open no widget.
+
+    Widget messages can stall nbclient until the cell timeout (180 s seen
+    here, jupyter/nbclient#312), so the notebooks skip their controls when
+    nbgrader executes them.
+    """
+    for student in ("solution", "untouched"):
+        nb = _executed(graded, assignment, student)
+        widget_cells = [
+            index
+            for index, cell in enumerate(nb.cells)
+            for output in cell.get("outputs", [])
+            if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+        ]
+        assert not widget_cells, (
+            f"{assignment} ({student}): cells {widget_cells} displayed a widget "
+            "while nbgrader executed them; guard them with `if widgets is not None:`"
+        )
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_fails_only_where_students_fill_in(assignment, graded):
     if not (ROOT / "notebooks" / assignment).is_dir():
         pytest.fail(
