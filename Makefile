@@ -10,8 +10,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: lab test lint format release benchmark clean
 
+# Jupyter refuses to run as root unless told (containers and CI machines often do).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)  ## start the course: JupyterLab on the student notebooks
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
 
 test: $(STAMP)  ## run the whole test suite (what CI runs)
 	$(BIN)/ruff check .
