@@ -324,11 +324,9 @@ def _tap_matrix(weights, pitch: int):
     shift; the kernel takes four taps at a time, so ``T`` is rounded up to
     a multiple of 4 with zero weights.
     """
-    R, C, KH, KW = weights.shape
+    _, C, KH, KW = weights.shape
     n_taps = _round_up(C * KH * KW, 4)
-    matrix = np.zeros((R, n_taps), dtype=weights.dtype)
-    matrix[:, : C * KH * KW] = weights.reshape(R, -1)
-    return (matrix, *_taps(C, KH, KW, pitch, n_taps))
+    return (_tap_weights(weights, n_taps), *_taps(C, KH, KW, pitch, n_taps))
 
 
 def _correlate(planes, weights, pitch: int, n_positions: int):
