@@ -8,8 +8,9 @@ test cells into ``pass``, arrays that lie about equality...). After
 again where student code cannot reach the verdict:
 
 * the student's answer cells, with the assignment's own locked cells (never
-  the submission's copies), run in a fresh, isolated Python process (an
-  empty working directory, a scrubbed environment, CPU, memory, file and
+  the submission's copies), run in an isolated Python process, forked from
+  a warm interpreter in which no student code has run (an empty working
+  directory, a scrubbed environment, CPU, memory, file and
   output limits, a confined file system, no network, no new processes);
 * that process calls each graded function on inputs made from the hidden
   seeds and hands back only plain arrays;
@@ -22,7 +23,8 @@ again where student code cannot reach the verdict:
 Modules: :mod:`.recheck` (orchestration), :mod:`.runner` (the child),
 :mod:`.sandbox` (confinement), :mod:`.codec` (plain data across the
 boundary), :mod:`.program` (which cells run), :mod:`.gradebook`,
-:mod:`.scan`, and :mod:`.kernel` (confines nbgrader's own kernels too).
+:mod:`.scan`, :mod:`.forkserver` (the warm interpreter children are forked
+from) and :mod:`.kernel` (confines nbgrader's own kernels too).
 See ``autograder/trusted/README.md``.
 """
 

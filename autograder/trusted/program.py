@@ -380,6 +380,24 @@ def _check_calls(source: str, assignment: str, grade_id: str):
     return calls, "\n".join(other), ""
 
 
+def imported_modules(cells) -> set[str]:
+    """The modules code cells import (absolute imports, any depth)."""
+    found: set[str] = set()
+    for cell in cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(strip_magics(cell.source))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+    return found
+
+
 class SourceNotebook:
     """The parts of a source notebook the trusted re-check needs."""
 

@@ -22,7 +22,8 @@ does not confine them).
 
 For each submitted notebook it builds the program
 (:func:`~autograder.trusted.program.build_program`), runs it in a child
-process (:mod:`~autograder.trusted.runner`) confined by
+process (:mod:`~autograder.trusted.runner`), forked from the session's warm
+server (:mod:`~autograder.trusted.forkserver`) and confined by
 :mod:`~autograder.trusted.sandbox`, and compares what comes back with the
 expected outputs using the declaration's own :meth:`Check.verdict` (the
 comparison the test cells use). A test cell scores its points when all its
@@ -48,6 +49,7 @@ an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import hashlib
 import importlib.util
@@ -71,8 +73,8 @@ import nbformat
 import numpy as np
 
 from .. import checks, paths
-from . import codec, runner, sandbox
-from .program import SourceNotebook, build_program, extract_harness
+from . import codec, forkserver, runner, sandbox
+from .program import SourceNotebook, build_program, extract_harness, imported_modules
 from .sandbox import Limits
 from .scan import Flag, scan_notebook
 
@@ -97,7 +99,7 @@ _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from trusted_child.runner import main; main(sys.argv[2])"
 )
-_CHILD_FILES = ("runner.py", "codec.py", "sandbox.py")
+_CHILD_FILES = ("runner.py", "codec.py", "sandbox.py", "forkserver.py")
 # What every Python process needs to read besides its own installation.
 _SYSTEM_READ = (
     "/usr",
@@ -229,6 +231,7 @@ class RecheckReport:
     failed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     sandbox: dict = field(default_factory=dict)
+    children: str = ""  # how the session started its children
     seconds: float = 0.0
 
     @property
@@ -251,7 +254,8 @@ class RecheckReport:
         lines = [
             f"trusted re-check of {self.assignment}: {len(self.results)} "
             f"submission(s) re-checked, {len(self.skipped)} already done; "
-            f"median {median:.2f} s per notebook; sandbox: {confinement or '-'}"
+            f"median {median:.2f} s per notebook; sandbox: {confinement or '-'}; "
+            f"children: {self.children or '-'}"
         ]
         by_student: dict[str, list[Change]] = {}
         for change in self.changes:
@@ -321,6 +325,100 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+# The fork servers of this process, one per course (and dlcore, Numba cache,
+# child code), shared by its sessions: the autograde command makes one
+# session per assignment, and warming up costs a few seconds.
+_SERVERS: dict[tuple, forkserver.ForkServer] = {}
+
+
+def _launch_server(root: Path, child_code: dict, numba_seed, environment):
+    folder = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-server-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    package = folder / "stage" / "trusted_child"
+    package.mkdir(parents=True)
+    for name, code in child_code.items():
+        (package / name).write_bytes(code)
+    (package / "__init__.py").write_text("")
+    workdir = folder / "work"
+    for sub in ("tmp", "numba", "mpl"):
+        (workdir / sub).mkdir(parents=True)
+    sandbox.copy_numba_seed(numba_seed(workdir / "numba"))
+    _seed_font_list(workdir / "mpl")
+    # what the course's notebooks import, so that no child pays for it;
+    # never the course's own package (the children may not read it)
+    modules = set()
+    for path in sorted(root.glob("solutions/*/*.ipynb")):
+        try:
+            modules |= imported_modules(nbformat.read(path, as_version=4).cells)
+        except Exception:  # an unreadable notebook: the session will say
+            continue
+    modules = sorted(m for m in modules if m.split(".")[0] != "autograder")
+    server = forkserver.ForkServer(
+        folder / "stage", workdir, environment(workdir), modules
+    )
+    atexit.register(server.close)
+    return server
+
+
+def _seed_font_list(folder: Path) -> None:
+    """Give a new MPLCONFIGDIR this user's font list, if matplotlib made one.
+
+    Otherwise importing pyplot there first searches the system's fonts
+    (about 0.4 s). Only the fork server gets it, before it starts.
+    """
+    configured = os.environ.get("MPLCONFIGDIR")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    for place in ([Path(configured)] if configured else []) + [
+        Path(cache) / "matplotlib"
+    ]:
+        try:
+            for found in place.glob("fontlist-v*.json"):
+                shutil.copyfile(found, folder / found.name)
+        except OSError:
+            pass  # slower, not wrong
+
+
+class _FreshChild:
+    """A child started as a fresh ``python -I`` (no fork server)."""
+
+    def __init__(self, config: dict, stage: Path, workdir: Path, env, limits):
+        config_path = workdir / "config.json"
+        read_fd, write_fd = os.pipe()
+        config_path.write_text(json.dumps({**config, "progress_fd": write_fd}))
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT, str(stage), str(config_path)],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                preexec_fn=sandbox.resource_limiter(limits),
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        self.pid = self.proc.pid
+        self.stdout = self.proc.stdout.fileno()
+        self.stderr = self.proc.stderr.fileno()
+        self.progress = read_fd
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self) -> int | None:
+        return self.proc.wait()
+
+    def close(self) -> None:
+        os.close(self.progress)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
 _TMP_PREFIX = "trusted-recheck-"
 
 
@@ -356,6 +454,12 @@ class Session:
     require_landlock : bool, optional
         Refuse to grade when the kernel cannot confine the file system
         (default: require it where the kernel offers it).
+    warm : bool, optional
+        Fork each child from a warm server process that has imported dlcore
+        and loaded its cached kernels (:mod:`.forkserver`; the default),
+        rather than start a fresh interpreter for each (about a second more
+        per notebook; also what the session falls back to if the server
+        cannot start or breaks).
     """
 
     def __init__(
@@ -365,6 +469,7 @@ class Session:
         *,
         limits: Limits | None = None,
         require_landlock: bool | None = None,
+        warm: bool = True,
     ):
         self.root = Path(course_root).resolve()
         self.assignment = assignment
@@ -395,9 +500,19 @@ class Session:
         here = Path(__file__).resolve().parent
         self._child_code = {n: (here / n).read_bytes() for n in _CHILD_FILES}
         self._snapshots: dict[tuple[str, str], bytes | None] = {}
+        self._warm = warm
+        self._server: forkserver.ForkServer | None = None
+        self._server_starts = 0
+        self.children = "fresh interpreters" if not warm else ""
         _remove_stale_sessions()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-"))
         try:
+            if self._warm:  # one per process; warms up while this one works
+                shared = _SERVERS.get(self._server_key())
+                if shared is not None and (shared.alive or not shared.ready):
+                    self._server = shared
+                else:
+                    self._launch_server()
             self.expected, self._input_files = self._prepare_inputs(
                 names - set(self.problems)
             )
@@ -422,15 +537,18 @@ class Session:
         session began, so nothing on disk that student code could have
         touched since (e.g. in nbgrader's kernels) is used.
         """
+        self._stage_code(folder)
+        inputs = folder / "inputs"
+        inputs.mkdir()
+        for name, data in self._input_files.items():
+            (inputs / name).write_bytes(data)
+
+    def _stage_code(self, folder: Path) -> None:
         package = folder / "trusted_child"
         package.mkdir(parents=True)
         for name, code in self._child_code.items():
             (package / name).write_bytes(code)
         (package / "__init__.py").write_text("")
-        inputs = folder / "inputs"
-        inputs.mkdir()
-        for name, data in self._input_files.items():
-            (inputs / name).write_bytes(data)
 
     def _prepare_inputs(self, names: Iterable[str]) -> tuple[dict, dict]:
         """Expected outputs, and the inputs as the files the child will read.
@@ -530,28 +648,10 @@ class Session:
 
     # -- running ---------------------------------------------------------
 
-    def _attempt(
-        self, steps: list[dict], skip: set[str], stage: Path, workdir: Path
-    ) -> _Attempt:
-        for sub in ("out", "tmp", "numba", "mpl"):
-            (workdir / sub).mkdir(parents=True)
-        read_fd, write_fd = os.pipe()
-        config = {
-            "progress_fd": write_fd,
-            "read": [*self._read, str(stage)],
-            "write": [str(workdir), "/dev/null"],
-            "require": self.require,
-            "out": str(workdir / "out"),
-            "inputs": str(stage / "inputs"),
-            "harness": self.harness,
-            "withheld": self.withheld,
-            "numba_seed": self._numba_seed(workdir / "numba"),
-            "steps": steps,
-            "skip": sorted(skip),
-        }
-        config_path = workdir / "config.json"
-        config_path.write_text(json.dumps(config))
-        env = {
+    @staticmethod
+    def _environment(workdir: Path) -> dict[str, str]:
+        """The child's whole environment: nothing of the grader's."""
+        return {
             "PATH": "/usr/bin:/bin",
             "HOME": str(workdir),
             "TMPDIR": str(workdir / "tmp"),
@@ -565,33 +665,105 @@ class Session:
             "MKL_NUM_THREADS": "1",
             "NUMBA_NUM_THREADS": "1",
         }
-        limits = self.limits
+
+    def _server_key(self) -> tuple:
+        code = hashlib.sha256(repr(sorted(self._child_code.items())).encode())
+        cache = paths.numba_cache_dir()
+        return (str(self.root), tuple(self._dlcore_dirs), str(cache), code.hexdigest())
+
+    def _launch_server(self) -> None:
+        """Start a fork server; it warms up while this process goes on."""
+        self._server_starts += 1
+        self._server = _SERVERS[self._server_key()] = _launch_server(
+            self.root,
+            self._child_code,
+            self._numba_seed,
+            self._environment,
+        )
+
+    def _give_up_server(self, why: str) -> None:
+        if self._server is not None:
+            self._server.close()
+            if _SERVERS.get(self._server_key()) is self._server:
+                del _SERVERS[self._server_key()]
+        self._server = None
+        self._warm = False
+        self.children = f"fresh interpreters ({why})"
+        print(
+            f"trusted re-check: {why}; starting a fresh interpreter per notebook "
+            "instead",
+            file=sys.stderr,
+        )
+
+    def _fork_server(self) -> forkserver.ForkServer | None:
+        """The ready fork server, started (again) if need be; None: fresh."""
+        if not self._warm:
+            return None
+        server = self._server
+        if server is None or (server.ready and not server.alive):  # died: again
+            if self._server_starts >= 3:
+                self._give_up_server("the fork server stopped three times")
+                return None
+            self._launch_server()
+        try:
+            self._server.wait_ready()
+        except forkserver.ForkServerError as err:
+            self._give_up_server(str(err))
+            return None
+        self.children = (
+            f"forked from a warm interpreter ({self._server.kernels} cached "
+            f"kernels loaded in {self._server.warmup_seconds:.1f} s)"
+        )
+        return self._server
+
+    def _start_child(self, config: dict, stage: Path, workdir: Path):
+        """Start the child that runs ``config``: forked if possible, else fresh."""
+        env = self._environment(workdir)
+        server = self._fork_server()
+        if server is not None:
+            config_path = workdir / "config.json"
+            forked = {**config, "progress_fd": forkserver.PROGRESS_FD}
+            config_path.write_text(json.dumps(forked))
+            try:
+                return server.spawn(str(config_path), str(workdir), env, self.limits)
+            except forkserver.ForkServerError:
+                pass  # started again for the next notebook
+        config = {**config, "numba_seed": self._numba_seed(workdir / "numba")}
+        return _FreshChild(config, stage, workdir, env, self.limits)
+
+    def _attempt(
+        self, steps: list[dict], skip: set[str], stage: Path, workdir: Path
+    ) -> _Attempt:
+        for sub in ("out", "tmp", "numba", "mpl"):
+            (workdir / sub).mkdir(parents=True)
+        config = {
+            "read": [*self._read, str(stage)],
+            "write": [str(workdir), "/dev/null"],
+            "require": self.require,
+            "out": str(workdir / "out"),
+            "inputs": str(stage / "inputs"),
+            "harness": self.harness,
+            "withheld": self.withheld,
+            "numba_seed": [],  # a forked child has the kernels loaded already
+            "steps": steps,
+            "skip": sorted(skip),
+        }
         attempt = _Attempt()
+        child = self._start_child(config, stage, workdir)
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT, str(stage), str(config_path)],
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-                preexec_fn=sandbox.resource_limiter(limits),
-            )
+            self._watch(child, attempt)
         finally:
-            os.close(write_fd)
-        try:
-            self._watch(proc, read_fd, attempt)
-        finally:
-            _kill_group(proc.pid)
-            proc.wait()
-            os.close(read_fd)
-            proc.stdout.close()
-            proc.stderr.close()
-        attempt.returncode = proc.returncode
+            if child.poll() is None:
+                _kill_group(child.pid)
+            attempt.returncode = child.wait()
+            child.close()
+        if getattr(child, "lost", False) and not (attempt.done or attempt.reason):
+            # the grader lost the server, not the student: run it again afresh
+            shutil.rmtree(workdir)
+            workdir.mkdir()
+            return self._attempt(steps, skip, stage, workdir)
         if not attempt.reason and not attempt.done:
-            code = proc.returncode
+            code = attempt.returncode
             if code == runner.EXIT_NO_SANDBOX:
                 raise TrustedRecheckError(
                     f"the isolated process could not confine itself: {attempt.sandbox}"
@@ -607,12 +779,12 @@ class Session:
                 attempt.reason = f"ended the process (exit status {code})"
         return attempt
 
-    def _watch(self, proc: subprocess.Popen, progress_fd: int, attempt: _Attempt):
+    def _watch(self, child, attempt: _Attempt):
         limits = self.limits
         selector = selectors.DefaultSelector()
-        selector.register(proc.stdout.fileno(), selectors.EVENT_READ, "stdout")
-        selector.register(proc.stderr.fileno(), selectors.EVENT_READ, "stderr")
-        selector.register(progress_fd, selectors.EVENT_READ, "progress")
+        selector.register(child.stdout, selectors.EVENT_READ, "stdout")
+        selector.register(child.stderr, selectors.EVENT_READ, "stderr")
+        selector.register(child.progress, selectors.EVENT_READ, "progress")
         kept = {"stdout": bytearray(), "stderr": bytearray()}
         pending = b""
         start = time.monotonic()
@@ -635,7 +807,7 @@ class Session:
                             attempt.reason = (
                                 f"did not finish within {limits.step_seconds:g} s"
                             )
-                        _kill_group(proc.pid)
+                        _kill_group(child.pid)
                         kill_deadline = now + 5.0
                         continue
                 else:
@@ -989,6 +1161,7 @@ class Session:
         return digest.hexdigest()
 
     def close(self) -> None:
+        self._server = None  # shared: it stays for the next session
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> Session:
@@ -1110,6 +1283,7 @@ def recheck_assignment(
         )
     try:
         report.sandbox = session.sandbox_report
+        report.children = session.children
         for source in session.sources:
             for spec in source.grade_cells.values():
                 why = spec.unsupported or next(

@@ -1,11 +1,13 @@
 """The child process of the trusted re-check: runs one submission's program.
 
-Started by :mod:`autograder.trusted.recheck` as a fresh ``python -I`` in an
-empty working directory with a scrubbed environment and resource limits.
-It imports nothing of ``autograder`` (the parent copies this file,
-:mod:`codec` and :mod:`sandbox` into a private folder, the only code it
-loads besides the standard library and NumPy), and it never sees a
-reference output or the course secret: the parent keeps them.
+Forked by the session's warm server (:mod:`.forkserver`), or started by
+:mod:`autograder.trusted.recheck` as a fresh ``python -I``, in an empty
+working directory with a scrubbed environment and resource limits. It
+imports nothing of ``autograder`` (the parent copies this file,
+:mod:`codec`, :mod:`sandbox` and :mod:`forkserver` into a private folder,
+the only code it loads besides the standard library, NumPy and dlcore), and
+it never sees a reference output or the course secret: the parent keeps
+them.
 
 In order:
 

@@ -43,6 +43,7 @@ __all__ = [
     "Limits",
     "landlock_abi",
     "resource_limiter",
+    "die_with_parent",
     "confine",
     "readable_except",
     "numba_cache_seed",
@@ -110,6 +111,18 @@ def resource_limiter(limits: Limits) -> Callable[[], None]:
         for which, soft, hard in settings:
             resource.setrlimit(which, (soft, hard))
         if linux:  # if the grader dies (crash, kill), the child dies with it
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return apply
+
+
+def die_with_parent() -> Callable[[], None]:
+    """The ``preexec_fn`` of a helper that must not outlive the grader."""
+    linux = platform.system() == "Linux"
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if linux:
             _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
     return apply
