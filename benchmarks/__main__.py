@@ -330,14 +330,7 @@ def main(argv=None) -> int:
     rechecked = []
     if "recheck" in only:
         rechecked = recheck.measure(repeat=1 if args.quick else 3)
-        emit(
-            [
-                "## Trusted re-check per submission per notebook (seconds, medians)",
-                "",
-                *recheck.table(rechecked),
-                "",
-            ]
-        )
+        emit(recheck.section(rechecked))
 
     targets = check_targets(rows, training, start_up)
     if targets:

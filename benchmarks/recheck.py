@@ -78,8 +78,11 @@ def measure(repeat: int = 3, only: list[str] | None = None) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict]) -> list[str]:
+def section(rows: list[dict]) -> list[str]:
+    """The report's section: a heading and one table row per measurement."""
     lines = [
+        "## Trusted re-check per submission per notebook (seconds, medians)",
+        "",
         "| notebook | submission | forked s | fresh s | forked/fresh | score |",
         "|---|---|---:|---:|---:|---:|",
     ]
@@ -89,7 +92,7 @@ def table(rows: list[dict]) -> list[str]:
             f"| {row['notebook']} | {row['submission']} | {row['warm']:.2f} | "
             f"{row['fresh']:.2f} | {row['warm'] / row['fresh']:.2f} | {score} |"
         )
-    return lines
+    return [*lines, ""]
 
 
 def targets(rows: list[dict]) -> list[str]:
@@ -109,4 +112,4 @@ if __name__ == "__main__":
 
     picked = sys.argv[1:] or None
     found = measure(only=picked)
-    print("\n".join(table(found) + [""] + targets(found)))
+    print("\n".join(section(found) + targets(found)))

@@ -325,6 +325,15 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def _stage_code(folder: Path, child_code: dict[str, bytes]) -> None:
+    """Write the child's package (held in memory) into ``folder``."""
+    package = folder / "trusted_child"
+    package.mkdir(parents=True)
+    for name, code in child_code.items():
+        (package / name).write_bytes(code)
+    (package / "__init__.py").write_text("")
+
+
 # The fork servers of this process, one per course (and dlcore, Numba cache,
 # child code), shared by its sessions: the autograde command makes one
 # session per assignment, and warming up costs a few seconds.
@@ -334,11 +343,7 @@ _SERVERS: dict[tuple, forkserver.ForkServer] = {}
 def _launch_server(root: Path, child_code: dict, numba_seed, environment):
     folder = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-server-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    package = folder / "stage" / "trusted_child"
-    package.mkdir(parents=True)
-    for name, code in child_code.items():
-        (package / name).write_bytes(code)
-    (package / "__init__.py").write_text("")
+    _stage_code(folder / "stage", child_code)
     workdir = folder / "work"
     for sub in ("tmp", "numba", "mpl"):
         (workdir / sub).mkdir(parents=True)
@@ -537,18 +542,11 @@ class Session:
         session began, so nothing on disk that student code could have
         touched since (e.g. in nbgrader's kernels) is used.
         """
-        self._stage_code(folder)
+        _stage_code(folder, self._child_code)
         inputs = folder / "inputs"
         inputs.mkdir()
         for name, data in self._input_files.items():
             (inputs / name).write_bytes(data)
-
-    def _stage_code(self, folder: Path) -> None:
-        package = folder / "trusted_child"
-        package.mkdir(parents=True)
-        for name, code in self._child_code.items():
-            (package / name).write_bytes(code)
-        (package / "__init__.py").write_text("")
 
     def _prepare_inputs(self, names: Iterable[str]) -> tuple[dict, dict]:
         """Expected outputs, and the inputs as the files the child will read.
