@@ -21,6 +21,7 @@ them once instead of twice halves the suite's time.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 
 import nbformat
@@ -91,6 +92,22 @@ def test_solution_runs_and_passes_the_validator(assignment, graded, tmp_path):
     results = validator.validate(str(path))
     assert results == {}, results
     assert seconds < MAX_SECONDS, f"{assignment} took {seconds:.1f} s"
+
+
+def test_interactive_widgets_only_where_someone_can_use_them(monkeypatch):
+    """The notebooks' switch: ipywidgets in JupyterLab, None when headless."""
+    import ipywidgets
+
+    from autograder.notebook import interactive_widgets
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert interactive_widgets() is ipywidgets
+    for mode in ("autograde", "validate"):
+        monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        assert interactive_widgets() is None, mode
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import fails
+    assert interactive_widgets() is None
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
