@@ -7,7 +7,9 @@ adversarial students of 01_backprop, and both ``test_pipeline.py`` (grades,
 feedback, export) and ``test_notebooks.py`` (what the executed notebooks
 contain, how long they took) read its results.
 
-Among the students of 01_backprop, ``snooper`` (one student: each executed
+Among the students of 01_backprop, ``mallory`` fools nbgrader with an IPython
+input transformer (the end-to-end case of ``test_integrity.py``), and
+``snooper`` (one student: each executed
 notebook costs seconds) has a tanh that is right on the visible test's inputs
 only, so that only its hidden test fails, and an answer cell that tries to
 read the course secret, the hidden references and the gradebook and prints
@@ -16,6 +18,7 @@ what it got.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -237,13 +240,38 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
         if c.metadata.get("nbgrader", {}).get("grade_id") != "test_tanh"
     ]
     put("tamperer", FIRST, tampered, "the test cell of tanh deleted")
+    # nbgrader gives it full marks; the trusted re-check, zero (issue 7)
+    mallory = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+    setup = next(
+        i
+        for i, c in enumerate(mallory.cells)
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "setup"
+    )
+    mallory.cells.insert(setup + 1, nbformat.v4.new_code_cell(_input_transformer()))
+    put(
+        "mallory",
+        FIRST,
+        mallory,
+        "an IPython input transformer turns every test cell into `pass`; "
+        "nothing implemented",
+    )
     return students
+
+
+def _input_transformer() -> str:
+    """The integrity corpus's input transformer (tests/integrity_fixtures)."""
+    path = Path(__file__).parent / "integrity_fixtures" / "corpus.py"
+    spec = importlib.util.spec_from_file_location("course_run_corpus", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.INPUT_TRANSFORMER
 
 
 def _halves(assignments: list[str]) -> list[list[str]]:
     """Two groups of similar cost.
 
-    01 carries seven students (the infinite loop costs a timeout twice, in
+    01 carries eight students (the infinite loop costs a timeout twice, in
     nbgrader and in the re-check), which takes about as long as the two
     students of six other assignments (measured: 01 140 s, the other seven
     210 s with their re-checks, feedback and export); one more assignment

@@ -10,7 +10,7 @@
 * A crash midway (SIGKILL) loses no recorded grade and resumes.
 * End to end: a real ``python -m autograder autograde`` (nbgrader) that an
   input transformer fools, then the re-check, then the CSV export showing
-  the trusted score.
+  the trusted score (read from the shared course run, tests/course_run.py).
 * The fork server: children are copies of a warm interpreter, a server that
   dies is replaced, ``warm=False`` starts fresh ones. (The cost per submission
   per notebook, target < 1 s, is measured by ``python -m benchmarks --only
@@ -23,7 +23,6 @@ import csv
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from course_run import ASSIGNMENTS
 
 from autograder.trusted import codec, forkserver, recheck, sandbox
 from autograder.trusted.program import SourceNotebook, build_program
@@ -540,67 +540,46 @@ def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
 # ------------------------------------------------------------ end to end
 
 
-def test_end_to_end_nbgrader_is_fooled_the_trusted_verdict_is_not(
-    tmp_path, monkeypatch
-):
-    """Real nbgrader autograde, then the re-check, then the CSV export."""
+@pytest.mark.slow
+@pytest.mark.skipif(
+    ASSIGNMENT not in ASSIGNMENTS, reason=f"the shared run grades no {ASSIGNMENT}"
+)
+def test_end_to_end_nbgrader_is_fooled_the_trusted_verdict_is_not(graded):
+    """Real ``autograde`` (nbgrader, then the re-check), then the CSV export.
+
+    Read from the shared course run (tests/course_run.py), whose student
+    ``mallory`` is the corpus's input transformer: nothing implemented, and
+    every test cell turned into ``pass`` in nbgrader's kernel.
+    """
     from nbgrader.api import Gradebook
 
-    from autograder.trusted import recheck_assignment
-
-    course = tmp_path / "course"
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
-    shutil.copytree(ROOT / "notebooks" / ASSIGNMENT, course / "notebooks" / ASSIGNMENT)
-    submissions = tmp_path / "submitted"
-    for student, case in (
-        ("honest", CASES["solution"]),
-        ("mallory", CASES["input_transformer"]),
-    ):
-        folder = submissions / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(make_submission(case), folder / f"{ASSIGNMENT}.ipynb")
-    state = tmp_path / "state"
-    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
-    cli = [sys.executable, "-m", "autograder", "--root", str(course)]
-    graded = subprocess.run(
-        [*cli, "autograde", str(submissions), f"--assignment={ASSIGNMENT}"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert graded.returncode == 0, graded.stdout + graded.stderr
+    state = graded["states"][ASSIGNMENT]
     db_url = f"sqlite:///{state / 'gradebook.db'}"
 
     def in_kernel(student):  # nbgrader's own verdict, whatever came after
         with Gradebook(db_url) as gb:
             nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-            return sum(grade.auto_score for grade in nb.grades)
+            return sum(grade.auto_score or 0 for grade in nb.grades)
 
     assert in_kernel("mallory") == 12  # the hole: nbgrader believes mallory
-    assert in_kernel("honest") == 12
+    assert in_kernel("solution") == 12
 
-    # Idempotent: does the work, or finds it done if `autograde` runs it.
-    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(state))
-    report = recheck_assignment(
-        course, ASSIGNMENT, submissions=submissions, limits=LIMITS, out=None
-    )
-    if report.skipped:
-        assert sorted(report.skipped) == ["honest", "mallory"]
-    else:
-        assert report.changed_students == ["mallory"]
-        assert {f.rule for f in report.results["mallory"].flags} == {"ipython"}
+    code, out = graded["autograde"][ASSIGNMENT]
+    changed = next(line for line in out.splitlines() if "grades changed by" in line)
+    assert "mallory" in changed and "solution" not in changed, out
+    flags = [line for line in out.splitlines() if line.startswith("  mallory: ")]
+    assert flags and all("[ipython]" in line for line in flags), out
 
-    exported = subprocess.run(
-        [*cli, "export", "-o", str(tmp_path / "grades.csv")],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert exported.returncode == 0, exported.stdout + exported.stderr
-    with open(tmp_path / "grades.csv", newline="") as fh:
-        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    with open(state / "grades.csv", newline="") as fh:
+        rows = {
+            r["student_id"]: r
+            for r in csv.DictReader(fh)
+            if r["assignment"] == ASSIGNMENT
+        }
     assert float(rows["mallory"]["score"]) == 0
-    assert float(rows["honest"]["score"]) == float(rows["honest"]["max_score"]) == 12
+    assert (
+        float(rows["solution"]["score"]) == float(rows["solution"]["max_score"]) == 12
+    )
     with Gradebook(db_url) as gb:
         comment = gb.find_comment("relu_answer", ASSIGNMENT, ASSIGNMENT, "mallory")
         assert "[trusted re-check] test_relu: 0 / 1" in comment.manual_comment
