@@ -295,6 +295,7 @@ def _grade_group(course: Path, submissions: Path, state: Path, group: list[str])
     def run(*more):
         return subprocess.run([*args, *more], env=env, text=True, capture_output=True)
 
+    start = time.perf_counter()
     out = {"references": run("references", *group), "autograde": {}}
     batches = [[FIRST], [a for a in group if a != FIRST]] if FIRST in group else [group]
     for batch in [b for b in batches if b]:
@@ -310,6 +311,7 @@ def _grade_group(course: Path, submissions: Path, state: Path, group: list[str])
             out["autograde"][assignment] = (proc.returncode, proc.stdout)
     out["feedback"] = run("feedback")
     out["export"] = run("export", "-o", str(state / "grades.csv"))
+    out["seconds"] = time.perf_counter() - start
     return out
 
 
@@ -350,6 +352,11 @@ def graded(tmp_path_factory):
     }
     print(
         f"autograde, feedback, export of {len(ASSIGNMENTS)} assignment(s): "
-        f"{results['seconds']:.1f} s"
+        f"{results['seconds']:.1f} s ("
+        + ", ".join(
+            f"{'+'.join(g)} {out['seconds']:.0f} s"
+            for g, out in zip(groups, outs, strict=True)
+        )
+        + ")"
     )
     return results
