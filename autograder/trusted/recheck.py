@@ -386,6 +386,8 @@ def _seed_font_list(folder: Path) -> None:
 class _FreshChild:
     """A child started as a fresh ``python -I`` (no fork server)."""
 
+    lost = False  # as ForkedChild: this process always learns how it ended
+
     def __init__(self, config: dict, stage: Path, workdir: Path, env, limits):
         config_path = workdir / "config.json"
         read_fd, write_fd = os.pipe()
@@ -508,16 +510,18 @@ class Session:
         self._warm = warm
         self._server: forkserver.ForkServer | None = None
         self._server_starts = 0
+        self._server_key = (  # sessions with the same key share a server
+            str(self.root),
+            tuple(self._dlcore_dirs),
+            str(paths.numba_cache_dir()),
+            hashlib.sha256(repr(sorted(self._child_code.items())).encode()).digest(),
+        )
         self.children = "fresh interpreters" if not warm else ""
         _remove_stale_sessions()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-"))
         try:
             if self._warm:  # one per process; warms up while this one works
-                shared = _SERVERS.get(self._server_key())
-                if shared is not None and (shared.alive or not shared.ready):
-                    self._server = shared
-                else:
-                    self._launch_server()
+                self._share_or_launch_server()
             self.expected, self._input_files = self._prepare_inputs(
                 names - set(self.problems)
             )
@@ -664,15 +668,22 @@ class Session:
             "NUMBA_NUM_THREADS": "1",
         }
 
-    def _server_key(self) -> tuple:
-        code = hashlib.sha256(repr(sorted(self._child_code.items())).encode())
-        cache = paths.numba_cache_dir()
-        return (str(self.root), tuple(self._dlcore_dirs), str(cache), code.hexdigest())
+    def _share_or_launch_server(self) -> bool:
+        """Use this process's server, or start one if it died; False: gave up."""
+        server = _SERVERS.get(self._server_key)
+        if server is not None and (server.alive or not server.ready):
+            self._server = server  # running, or still warming up
+            return True
+        if self._server_starts >= 3:
+            self._give_up_server("the fork server stopped three times")
+            return False
+        self._launch_server()
+        return True
 
     def _launch_server(self) -> None:
         """Start a fork server; it warms up while this process goes on."""
         self._server_starts += 1
-        self._server = _SERVERS[self._server_key()] = _launch_server(
+        self._server = _SERVERS[self._server_key] = _launch_server(
             self.root,
             self._child_code,
             self._numba_seed,
@@ -682,8 +693,8 @@ class Session:
     def _give_up_server(self, why: str) -> None:
         if self._server is not None:
             self._server.close()
-            if _SERVERS.get(self._server_key()) is self._server:
-                del _SERVERS[self._server_key()]
+            if _SERVERS.get(self._server_key) is self._server:
+                del _SERVERS[self._server_key]
         self._server = None
         self._warm = False
         self.children = f"fresh interpreters ({why})"
@@ -695,14 +706,8 @@ class Session:
 
     def _fork_server(self) -> forkserver.ForkServer | None:
         """The ready fork server, started (again) if need be; None: fresh."""
-        if not self._warm:
+        if not self._warm or not self._share_or_launch_server():
             return None
-        server = self._server
-        if server is None or (server.ready and not server.alive):  # died: again
-            if self._server_starts >= 3:
-                self._give_up_server("the fork server stopped three times")
-                return None
-            self._launch_server()
         try:
             self._server.wait_ready()
         except forkserver.ForkServerError as err:
@@ -755,7 +760,7 @@ class Session:
                 _kill_group(child.pid)
             attempt.returncode = child.wait()
             child.close()
-        if getattr(child, "lost", False) and not (attempt.done or attempt.reason):
+        if child.lost and not (attempt.done or attempt.reason):
             # the grader lost the server, not the student: run it again afresh
             shutil.rmtree(workdir)
             workdir.mkdir()
