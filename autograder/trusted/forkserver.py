@@ -4,10 +4,11 @@ A fresh ``python -I`` pays about a second before the first line of student
 code runs: importing NumPy, Numba and dlcore, then loading the first cached
 kernel (which initialises LLVM and makes Numba import SciPy's BLAS). For
 an assignment that trains a small CNN that is more than the whole check.
-So a :class:`Session <autograder.trusted.recheck.Session>` starts *one*
-server process per session, the way a fresh child used to start (``python
--I``, the same scrubbed environment), which imports dlcore and loads every
-kernel in the course's Numba cache, and then, for each notebook run, forks.
+So the grading process starts *one* server, shared by its
+:class:`Sessions <autograder.trusted.recheck.Session>`, the way a fresh
+child used to start (``python -I``, the same scrubbed environment), which
+imports dlcore and what the course's notebooks import, loads every kernel in
+the course's Numba cache, and then, for each notebook run, forks.
 
 The server never runs student code: nothing but the grader's own imports has
 run in it when it forks, and every child is a copy of that state, so nothing
@@ -152,7 +153,12 @@ def _become_child(request: dict, fds: list[int]) -> None:
         stdout, stderr, progress = fds
         stdin = os.open(os.devnull, os.O_RDONLY)
         # dup2 leaves no gap: each target is free or already one of ours
-        for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2), (progress, 3)):
+        for fd, target in (
+            (stdin, 0),
+            (stdout, 1),
+            (stderr, 2),
+            (progress, PROGRESS_FD),
+        ):
             os.dup2(fd, target)
         os.closerange(PROGRESS_FD + 1, os.sysconf("SC_OPEN_MAX"))  # before NOFILE
         sandbox.resource_limiter(sandbox.Limits(**request["limits"]))()
