@@ -17,11 +17,12 @@ import os
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbgrader.converters import GenerateAssignment
+from nbgrader.preprocessors import ClearSolutions, GetGrades
 from traitlets.config import Config
 
 from . import paths
-from .nbgrader_ext import ClearHiddenTestsFromFeedback
+from .nbgrader_ext import ClearClaimChecks, ClearHiddenTestsFromFeedback
 
 __all__ = ["course_config", "kernel_environment", "CELL_TIMEOUT", "KERNEL_START"]
 
@@ -109,6 +110,9 @@ def course_config(
         "--HistoryManager.hist_file=:memory:",
         f"--IPKernelApp.exec_lines={KERNEL_START}",
     ]
+    # The solution's claim checks never reach the release (nor, through the
+    # gradebook's copy of each cell, the autograded notebook).
+    c.GenerateAssignment.preprocessors = _release_preprocessors()
     # Keep hidden tests (and tracebacks quoting them) out of the feedback.
     c.GenerateFeedback.preprocessors = [
         GetGrades,
@@ -116,3 +120,10 @@ def course_config(
         CSSHTMLHeaderPreprocessor,
     ]
     return c
+
+
+def _release_preprocessors() -> list:
+    """nbgrader's release steps, ClearClaimChecks right after ClearSolutions."""
+    steps = list(GenerateAssignment.class_traits()["preprocessors"].default())
+    steps.insert(steps.index(ClearSolutions) + 1, ClearClaimChecks)
+    return steps

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
-__all__ = ["ClearHiddenTestsFromFeedback"]
+__all__ = ["ClearHiddenTestsFromFeedback", "ClearClaimChecks", "CLAIM_CHECKS_TAG"]
+
+# The tag of a solution cell that asserts what the prose around it claims of
+# the notebook's own output ("the std falls to 0.23"). Such cells run
+# whenever the solution notebook is executed (the course run autogrades it,
+# so CI fails when prose and output drift apart) and never reach students,
+# whose half-done code would fail them.
+CLAIM_CHECKS_TAG = "claim-checks"
 
 
 class ClearHiddenTestsFromFeedback(ClearHiddenTests):
@@ -27,3 +34,30 @@ class ClearHiddenTestsFromFeedback(ClearHiddenTests):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output['ename']}: {output['evalue']}"]
         return cell, resources
+
+
+class ClearClaimChecks(NbGraderPreprocessor):
+    """Drop the claim-check cells (:data:`CLAIM_CHECKS_TAG`) from the release.
+
+    A claim-check cell carries no nbgrader role: autograding keeps a
+    submission's own copy of unmarked cells, so the solution, graded as a
+    student, runs its checks, while a student's notebook has none to run.
+    """
+
+    def preprocess(self, nb, resources):
+        kept = []
+        for index, cell in enumerate(nb.cells):
+            if CLAIM_CHECKS_TAG not in cell.metadata.get("tags", []):
+                kept.append(cell)
+                continue
+            role = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code" or any(
+                role.get(key) for key in ("grade", "solution", "locked", "task")
+            ):
+                raise RuntimeError(
+                    f"cell {index}: a {CLAIM_CHECKS_TAG!r} cell must be a code cell "
+                    f"with no nbgrader role (grade, solution, locked or task); "
+                    f"got {cell.cell_type} cell with {dict(role)}"
+                )
+        nb.cells = kept
+        return nb, resources
