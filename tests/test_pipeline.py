@@ -32,6 +32,8 @@ from course_run import (
     _cli,
 )
 
+from autograder.nbgrader_ext import CLAIM_CHECKS_TAG
+
 needs_first = pytest.mark.skipif(
     FIRST not in ASSIGNMENTS, reason=f"the adversarial students use {FIRST}"
 )
@@ -107,7 +109,12 @@ def test_release_holds_no_outputs_solutions_or_hidden_tests(assignment):
     for cell in released.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
-    assert len(released.cells) == len(source.cells)
+    claims = [
+        cell
+        for cell in source.cells
+        if CLAIM_CHECKS_TAG in cell.metadata.get("tags", [])
+    ]
+    assert len(released.cells) == len(source.cells) - len(claims)
     files = sorted(p.name for p in folder.rglob("*") if p.is_file())
     assert not [f for f in files if "hidden" in f.lower() or "reference" in f.lower()]
 
@@ -119,16 +126,25 @@ def _parts(graded, assignment: str, student: str) -> dict[str, float]:
     db = f"sqlite:///{graded['states'][assignment] / 'gradebook.db'}"
     with Gradebook(db) as gb:
         submission = gb.find_submission_notebook(assignment, assignment, student)
-        return {grade.name: grade.score for grade in submission.grades}
+        return {
+            grade.name: grade.score
+            for grade in submission.grades
+            if grade.cell.cell_type == "code"
+        }
 
 
 def _max_parts(graded, assignment: str) -> dict[str, float]:
+    """Points of each autograded part (written answers are graded by hand)."""
     from nbgrader.api import Gradebook
 
     db = f"sqlite:///{graded['states'][assignment] / 'gradebook.db'}"
     with Gradebook(db) as gb:
         notebook = gb.find_notebook(assignment, assignment)
-        return {cell.name: cell.max_score for cell in notebook.grade_cells}
+        return {
+            cell.name: cell.max_score
+            for cell in notebook.grade_cells
+            if cell.cell_type == "code"
+        }
 
 
 def _autograde_output(graded, assignment: str) -> tuple[int, str]:
