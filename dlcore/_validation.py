@@ -75,6 +75,20 @@ def check_shape(x: np.ndarray, name: str, expected: tuple, why: str = ""):
         )
 
 
+def check_cache(cache, expected: type, made_by: str):
+    """``cache`` itself; TypeError unless it is the ``expected`` record of ``made_by``.
+
+    Every functional forward returns its own cache type, so passing one
+    operation's cache to another's backward fails here, not deep inside.
+    """
+    if not isinstance(cache, expected):
+        raise TypeError(
+            f"cache must be the {expected.__name__} returned by {made_by}, got "
+            f"{type(cache).__name__}"
+        )
+    return cache
+
+
 def check_dim(actual: int, expected: int, what: str):
     """Raise ValueError when two sizes that must agree do not."""
     if actual != expected:

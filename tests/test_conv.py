@@ -486,7 +486,7 @@ def test_backward_rejects_wrong_dout_and_cache(rng):
         conv1d_backward(np.zeros((2, 4, 1, 5)), cache1)
     with pytest.raises(
         TypeError,
-        match=r"cache must be the cache returned by conv2d_forward, got 'conv1d'",
+        match=r"cache must be the Conv2dCache returned by conv2d_forward, got Conv1dCache",
     ):
         conv2d_backward(out1, cache1)
 

@@ -177,8 +177,8 @@ def test_results_do_not_depend_on_the_thread_count(tmp_path, threads):
         from dlcore._kernels import threads
         threads.set_num_threads(int(sys.argv[2]))
         # Force a split even on these small problems.
-        import dlcore.functional.conv as conv, dlcore.functional.pooling as pooling
-        conv._MIN_WORK_PER_THREAD = conv._MIN_COPY_PER_THREAD = 1
+        import dlcore._kernels.conv_common as conv, dlcore.functional.pooling as pooling
+        conv.MIN_WORK_PER_THREAD = conv.MIN_COPY_PER_THREAD = 1
         pooling._MIN_WORK_PER_THREAD = 1
         np.savez(sys.argv[1], **small_problems())
         """

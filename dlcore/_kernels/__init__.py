@@ -1,8 +1,16 @@
-"""Numba kernels: the loops behind :mod:`dlcore.functional`'s convolution and pooling.
+"""The speed engine behind :mod:`dlcore.functional`'s convolution and pooling.
 
 Nothing here is public. The readable, documented functions are in
 ``dlcore/functional/conv.py`` and ``dlcore/functional/pooling.py``; they
-validate the input, arrange the arrays and call these loops.
+validate the input and state the math, and hand the arrays to this package
+(as CS231n keeps ``fast_layers.py`` apart from ``layers.py``):
+
+* :mod:`.conv_engine` chooses how a convolution runs: :mod:`.conv_grouped`
+  (stride 1 keeping the width, a few images at a time) or
+  :mod:`.conv_batch` (the whole batch in one flat layout of planes), both
+  using :mod:`.conv_common` (scratch memory, weights as tap matrices);
+* :mod:`.conv` and :mod:`.pooling` hold the Numba loops;
+* :mod:`.threads` splits a loop's range over a few Python threads.
 
 Design rules every kernel follows (see ``benchmarks/README.md`` for the
 measurements behind them):

@@ -1,7 +1,7 @@
 """The loops of every convolution: a weighted sum of shifted planes, its
 weight gradient, and the copies into and out of the layout they work on.
 
-Layout (set up and explained in full by :mod:`dlcore.functional.conv`). The
+Layout (set up and explained in full by :mod:`dlcore._kernels.conv_batch`). The
 zero-padded input is stored *channel-major*: row ``c`` of ``src`` holds
 channel ``c`` of every image of the batch, each image flattened row by row
 (rows ``pitch`` entries apart, images ``slot`` entries apart, zeros in

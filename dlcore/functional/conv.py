@@ -36,17 +36,14 @@ computation runs in ``x``'s dtype (float32 input stays float32; ``W`` and
 
 from __future__ import annotations
 
-import functools
-import math
-import threading
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels import conv as kernels
-from .._kernels.threads import get_num_threads, run_chunks, split_range
+from .._kernels import conv_engine
 from .._validation import (
     as_float_array,
+    check_cache,
     check_ndim,
     check_shape,
     int_tuple,
@@ -55,6 +52,8 @@ from .._validation import (
 )
 
 __all__ = [
+    "Conv1dCache",
+    "Conv2dCache",
     "conv_output_size",
     "conv1d_forward",
     "conv1d_backward",
@@ -188,423 +187,72 @@ def _check_kernel_fits(x_size: tuple, kernel: tuple, pad: tuple, axes: str):
 
 
 # --------------------------------------------------------------------------
-# The computation, on (N, C, H, W) arrays; the 1-D case is H = 1.
-#
-# Layout ("planes"). The batch is stored channel-major: row c of a 2-D array
-# holds channel c of image 0, then of image 1, ..., each image flattened row
-# by row. Image rows are `pitch` entries apart and images `slot` entries
-# apart; the entries in between are zeros and serve as the padding. The
-# zeros right of one image row are also the padding left of the next row,
-# and the zero rows below one image the padding above the next one, so each
-# is stored once. Pixel (h, w) of image n sits at
-#
-#     lead + n*slot + h*pitch + w,
-#
-# and the window of stride-1 output (n, i, j) starts at position
-# p = n*slot + i*pitch + j; its tap (kh, kw) reads position p + kh*pitch + kw.
-# The correlation at every position p is therefore
-#
-#     out[f, p] = sum over taps t = (c, kh, kw) of
-#                 W[f, c, kh, kw] * planes[c, p + kh*pitch + kw],
-#
-# a weighted sum of shifted copies of the whole batch: long contiguous loops,
-# which is what makes the Numba kernel fast. Positions whose window sticks
-# out of an image (into the gaps) are computed too and thrown away.
+# Caches
 # --------------------------------------------------------------------------
 
 
-class _Layout(NamedTuple):
-    lead: int  # entries before the first pixel (the top and left padding)
-    pitch: int  # distance between image rows
-    slot: int  # distance between images
-    length: int  # entries per channel, zeros after the last image included
+@dataclass(frozen=True, eq=False)
+class Conv2dCache:
+    """What :func:`conv2d_forward` keeps for :func:`conv2d_backward`.
 
-
-def _layout(n_images: int, size: tuple, pad: tuple, kernel: tuple) -> _Layout:
-    """Where images of ``size = (H, W)``, padded by ``pad``, go in the flat layout.
-
-    The gaps must hold the padding, and a row of the stride-1 output
-    (``W + 2*P - K + 1`` wide, more than ``W`` when ``P > K - 1``) must fit
-    in a row of the layout.
-    """
-    (H, W), (ph, pw), (kh, kw) = size, pad, kernel
-    pitch = W + max(pw, 2 * pw - kw + 1)
-    slot = (H + max(ph, 2 * ph - kh + 1)) * pitch
-    lead = ph * pitch + pw
-    # The last windows read kh - 1 rows and kw - 1 columns past the last slot.
-    length = n_images * slot + lead + (kh - 1) * pitch + kw
-    return _Layout(lead, pitch, slot, length)
-
-
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple
-
-
-# A thread is only worth waking for about this many multiply-adds: waking
-# one costs tens of microseconds. Copies are limited by memory bandwidth
-# and gain little from a second thread, so they split only when huge.
-_MIN_WORK_PER_THREAD = 6_000_000
-_MIN_COPY_PER_THREAD = 1_000_000
-
-
-_workspace = threading.local()
-
-
-def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
-    """A temporary array whose memory is reused from call to call (contents undefined).
-
-    Fresh multi-megabyte temporaries cost a page fault per 4 KiB on first
-    touch, which on a virtual machine can take longer than the convolution
-    itself. One buffer per name, dtype and thread, grown as needed.
-    """
-    size = math.prod(shape)
-    key = (name, np.dtype(dtype))
-    buffer = _workspace.__dict__.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = _workspace.__dict__[key] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(shape)
-
-
-def _to_planes(a, layout: _Layout, crop=(0, 0), rows=None, scratch=None):
-    """``(N, C, H, W)`` -> flat planes ``(rows, layout.length)`` (``rows >= C``).
-
-    ``crop = (ch, cw)`` drops ``ch`` rows at the top and bottom and ``cw``
-    columns left and right of every image first. Extra rows are zeros. With
-    ``scratch`` (a name) the planes live in a reused buffer.
-    """
-    a = np.ascontiguousarray(a)
-    N, C, H, W = a.shape
-    ch, cw = crop
-    shape = (rows or C, layout.length)
-    if scratch is None:
-        planes = np.empty(shape, dtype=a.dtype)
-    else:
-        planes = _scratch(scratch, shape, a.dtype)
-    args = (a, ch, cw, H - 2 * ch, W - 2 * cw, planes, *layout[:3])
-    run_chunks(
-        kernels.images_to_planes, args, split_range(N, C * H * W, _MIN_COPY_PER_THREAD)
-    )
-    return planes
-
-
-def _from_planes(planes, channels: int, layout: _Layout, size: tuple, stride, bias):
-    """Outputs ``(N, channels, H', W')`` from flat planes computed at every position.
-
-    Keeps the valid ``size`` corner of every image (the stride-1 output),
-    every ``stride``-th position, and adds ``bias[c]``.
-    """
-    N = planes.shape[1] // layout.slot
-    out_size = tuple(-(-n // s) for n, s in zip(size, stride, strict=True))
-    out = np.empty((N, channels, *out_size), dtype=planes.dtype)
-    args = (planes, layout.pitch, layout.slot, *stride, bias, out)
-    chunks = split_range(N, out[0].size, _MIN_COPY_PER_THREAD)
-    run_chunks(kernels.planes_to_images, args, chunks)
-    return out
-
-
-def _taps(C: int, KH: int, KW: int, pitch: int, n_taps: int):
-    """Input row and shift of each tap ``t = (c, kh, kw)``; zeros up to ``n_taps``."""
-    channels = np.zeros(n_taps, dtype=np.intp)
-    offsets = np.zeros(n_taps, dtype=np.intp)
-    shift = (np.arange(KH)[:, None] * pitch + np.arange(KW)[None, :]).ravel()
-    channels[: C * KH * KW] = np.repeat(np.arange(C), KH * KW)
-    offsets[: C * KH * KW] = np.tile(shift, C)
-    return channels, offsets
-
-
-def _rows_per_pass(dtype) -> int:
-    # Eight output rows per pass suit float32's 16-wide vectors, four float64.
-    return 8 if dtype == np.float32 else 4
-
-
-def _tap_matrix(weights, pitch: int):
-    """``weights`` ``(R, C, KH, KW)`` as :func:`kernels.correlate_planes` takes them.
-
-    A matrix ``(R, T)``, one column per tap, and each tap's input row and
-    shift; the kernel takes four taps at a time, so ``T`` is rounded up to
-    a multiple of 4 with zero weights.
-    """
-    _, C, KH, KW = weights.shape
-    n_taps = _round_up(C * KH * KW, 4)
-    return (_tap_weights(weights, n_taps), *_taps(C, KH, KW, pitch, n_taps))
-
-
-def _correlate(planes, weights, pitch: int, n_positions: int):
-    """Stride-1 correlation of ``planes`` with ``weights`` ``(R, C, KH, KW)``.
-
-    Returns ``out`` of shape ``(R, n_positions)``.
-    """
-    R = weights.shape[0]
-    matrix, channels, offsets = _tap_matrix(weights, pitch)
-    n_taps = matrix.shape[1]
-    out = _scratch("correlation", (R, n_positions), planes.dtype)
-    chunks = split_range(n_positions, R * n_taps, _MIN_WORK_PER_THREAD)
-    args = (planes, matrix, channels, offsets, out, _rows_per_pass(planes.dtype))
-    run_chunks(kernels.correlate_planes, args, chunks)
-    return out
-
-
-def _correlate_weight_grad(
-    dout_planes, shift: int, planes, kernel_shape: tuple, pitch: int, n_positions: int
-):
-    """Gradient of :func:`_correlate` with respect to its ``(R, C, KH, KW)`` weights.
-
-    The gradient for output position ``p`` is ``dout_planes[:, p + shift]``.
-    """
-    R, C, KH, KW = kernel_shape
-    rows, n_taps = dout_planes.shape[0], _round_up(C * KH * KW, 4)
-    channels, offsets = _taps(C, KH, KW, pitch, n_taps)
-    chunks = split_range(n_positions, rows * n_taps, _MIN_WORK_PER_THREAD)
-    # Each thread sums over its own positions into its own partial result.
-    partial = np.zeros((len(chunks), rows, n_taps), dtype=planes.dtype)
-    args = [(dout_planes, shift, planes, channels, offsets, part) for part in partial]
-    run_chunks(kernels.correlate_weight_grad, args, chunks)
-    total = partial[0] if len(chunks) == 1 else partial.sum(axis=0)
-    return total[:R, : C * KH * KW].reshape(R, C, KH, KW)
-
-
-# --------------------------------------------------------------------------
-# Stride 1 by groups of images. Converting the whole batch into the layout and
-# back costs four copies of it through main memory, a fresh array for the
-# input's planes (kept until the backward pass) and a wake-up of the threads
-# for each of seven steps, and at 8x8 pixels the gaps waste 17 of every 81
-# positions. Stride-1 convolutions that keep the width (padding (KW - 1) / 2
-# left and right, as 'same') go through the layout a few images at a time
-# instead, with one plane per channel and column shift and no gap columns
-# (dlcore/_kernels/conv.py, "Stride 1, a few images at a time"): each group's
-# planes stay in the cache, the backward pass rebuilds them from x, and
-# each pass is one kernel call per thread.
-# --------------------------------------------------------------------------
-
-
-# Positions per group. The correlation kernel then works on one block of
-# them, and the planes four taps read plus the eight output rows they are
-# added to stay in the L1 cache: on the shifted planes of 8x8 images it did
-# 37-43 GFMA/s (float32, one core) at 384-768 positions, 27-36 at 1024 and
-# 29-33 at 256 (loop overheads).
-_GROUP_POSITIONS = 768
-
-
-class _Groups(NamedTuple):
-    """Everything about a grouped convolution that depends on shapes only.
-
-    Computed once per shape (:func:`_groups`), since a training loop makes
-    the same calls with new values hundreds of times and, on small images,
-    rebuilding it took a sizeable share of the time of a call.
+    Attributes
+    ----------
+    W : ndarray, shape (F, C, KH, KW)
+        The filters, in the dtype of ``x``.
+    x_shape : tuple
+        ``(N, C, H, W)``.
+    stride : (int, int)
+        ``(S_h, S_w)``.
+    padding : (int, int)
+        Zeros ``(P_h, P_w)`` on each side (a padding name resolved).
+    out_shape : tuple
+        ``(N, F, H', W')``.
+    saved_input : object
+        ``x`` as the fast engine (:mod:`dlcore._kernels.conv_engine`) keeps
+        it for the weight gradient: its zero-padded planes, or ``x`` itself
+        (then, as in PyTorch, ``x`` must not be changed in place before the
+        backward pass).
     """
 
-    size: int  # images per group
-    lead: int  # zero rows above the first image of x's planes, times W
-    d_lead: int  # the same for dout's planes
-    slot: int  # distance between images (rows of an image and of a gap, times W)
-    length: int  # entries per plane
-    block: int  # dout's planes per column shift: F rounded up to a multiple of 4
-    taps: tuple  # (plane, offset) arrays of the forward taps and the weight gradient
-    d_taps: tuple  # and of the input gradient's taps
-    chunks: list  # the images of each thread, forward pass
-    d_chunks: list  # and backward pass
+    W: np.ndarray
+    x_shape: tuple
+    stride: tuple
+    padding: tuple
+    out_shape: tuple
+    saved_input: object
 
 
-@functools.lru_cache(maxsize=64)
-def _groups(x_shape, kernel_shape, stride: tuple, pad: tuple, n_threads: int):
-    """How a stride-1 convolution that keeps the width goes by groups, or ``None``.
+@dataclass(frozen=True, eq=False)
+class Conv1dCache:
+    """What :func:`conv1d_forward` keeps for :func:`conv1d_backward`.
 
-    ``None`` (the batch goes through the layout as a whole) for a stride
-    above 1, an output narrower or wider than the input, a padding above
-    ``K - 1`` rows, or a 1-D signal (``H == 1``: one long row with a single
-    gap entry, nothing to save; the ``KW`` shifted copies cost more, 0-10 %
-    slower on the benchmark's conv1d shapes). ``n_threads`` is part of the
-    cache key.
+    Attributes
+    ----------
+    as_2d : Conv2dCache
+        The cache of the 2-D convolution of height 1 that computed it.
+    out_shape : tuple
+        ``(N, F, L')``.
     """
-    N, C, H, Wd = x_shape
-    F, _, KH, KW = kernel_shape
-    ph, pw = pad
-    if stride != (1, 1) or 2 * pw != KW - 1 or ph > KH - 1 or H == 1:
-        return None
-    # ph zero rows between images serve as the padding below one image and
-    # above the next; dout, KH - 1 - ph rows above and below, has the same
-    # slot: H' + KH - 1 - ph = H + ph rows.
-    slot = (H + ph) * Wd
-    group = max(1, min(N, _GROUP_POSITIONS // slot))
-    # The last windows read KH - 1 rows past the last slot.
-    length = group * slot + (KH - 1) * Wd
-    # (The weight-gradient kernel takes four rows of dout at a time: the
-    # extra planes are zeros.)
-    block = _round_up(F, 4)
-    taps = _shifted_taps(C, KH, KW, C, Wd)
-    d_taps = _shifted_taps(F, KH, KW, block, Wd)
-    work = F * taps[0].size * slot
-    chunks = split_range(N, work, _MIN_WORK_PER_THREAD)
-    d_work = (C * d_taps[0].size + block * taps[0].size) * slot
-    d_chunks = split_range(N, d_work, _MIN_WORK_PER_THREAD)
-    lead, d_lead = ph * Wd, (KH - 1 - ph) * Wd
-    return _Groups(
-        group, lead, d_lead, slot, length, block, taps, d_taps, chunks, d_chunks
-    )
 
-
-def _shifted_taps(C: int, KH: int, KW: int, block: int, width: int):
-    """The plane and offset of each tap ``(c, kh, kw)`` on shifted planes.
-
-    Tap ``(c, kh, kw)`` reads plane ``kw * block + c`` at offset
-    ``kh * width``; extra taps up to a multiple of 4 read plane 0 (with
-    zero weights, see :func:`_tap_weights`).
-    """
-    n_taps = _round_up(C * KH * KW, 4)
-    c, kh, kw = np.indices((C, KH, KW)).reshape(3, -1)
-    channels = np.zeros(n_taps, dtype=np.intp)
-    offsets = np.zeros(n_taps, dtype=np.intp)
-    channels[: C * KH * KW] = kw * block + c
-    offsets[: C * KH * KW] = kh * width
-    return channels, offsets
-
-
-def _tap_weights(weights, n_taps: int):
-    """Weights ``(R, C, KH, KW)`` as a C-contiguous ``(R, n_taps)`` matrix.
-
-    One column per tap ``(c, kh, kw)``, zero columns up to ``n_taps``.
-    """
-    R = weights.shape[0]
-    if weights[0].size == n_taps:
-        return np.ascontiguousarray(weights).reshape(R, n_taps)
-    matrix = np.zeros((R, n_taps), dtype=weights.dtype)
-    matrix[:, : weights[0].size] = weights.reshape(R, -1)
-    return matrix
-
-
-def _grouped_forward(x, W, b, pad: tuple, groups: _Groups):
-    N, C, H, Wd = x.shape
-    F, _, KH, KW = W.shape
-    out_h = H + 2 * pad[0] - KH + 1
-    out = np.empty((N, F, out_h * Wd), dtype=x.dtype)
-    images = np.ascontiguousarray(x).reshape(N, C, H * Wd)
-    channels, offsets = groups.taps
-    weights = _tap_weights(W, channels.size)
-    shared = (images, weights, channels, offsets, b, out)
-    layout = (pad[1], groups.lead, groups.slot, Wd, groups.size)
-    args = [
-        (
-            *shared,
-            # Scratch buffers, one per chunk (the chunks run at once).
-            _scratch(f"x_group{k}", (KW * C, groups.length), x.dtype),
-            _scratch(f"acc_group{k}", (F, groups.size * groups.slot), x.dtype),
-            *layout,
-            _rows_per_pass(x.dtype),
-        )
-        for k in range(len(groups.chunks))
-    ]
-    run_chunks(kernels.grouped_forward, args, groups.chunks)
-    return out.reshape(N, F, out_h, Wd), images
-
-
-def _grouped_backward(dout, images, W, x_shape, pad: tuple, groups: _Groups):
-    N, C, H, Wd = x_shape
-    F, _, KH, KW = W.shape
-    dtype, block, chunks = W.dtype, groups.block, groups.d_chunks
-    d_images = np.ascontiguousarray(dout).reshape(N, F, -1)
-    channels, offsets = groups.taps
-    d_channels, d_offsets = groups.d_taps
-    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
-    weights_t = _tap_weights(flipped, d_channels.size)
-    dx = np.empty((N, C, H * Wd), dtype=dtype)
-    # Each thread sums its images' weight gradient into its own partial one.
-    partial = np.zeros((len(chunks), block, channels.size), dtype=dtype)
-    shared = (images, d_images, weights_t, d_channels, d_offsets, channels, offsets)
-    no_bias = np.zeros(C, dtype=dtype)
-    layout = (pad[1], groups.lead, groups.d_lead, groups.slot, Wd, groups.size)
-    args = [
-        (
-            *shared,
-            no_bias,
-            dx,
-            partial[k],
-            _scratch(f"x_group{k}", (KW * C, groups.length), dtype),
-            _scratch(f"d_group{k}", (KW * block, groups.length), dtype),
-            _scratch(f"acc_group{k}", (C, groups.size * groups.slot), dtype),
-            *layout,
-            _rows_per_pass(dtype),
-        )
-        for k in range(len(chunks))
-    ]
-    run_chunks(kernels.grouped_backward, args, chunks)
-    total = partial[0] if len(chunks) == 1 else partial.sum(axis=0)
-    return dx.reshape(x_shape), total[:F, : W[0].size].reshape(W.shape)
+    as_2d: Conv2dCache
+    out_shape: tuple
 
 
 def _forward(x, W, b, stride: tuple, pad: tuple):
-    groups = _groups(x.shape, W.shape, stride, pad, get_num_threads())
-    if groups is not None:
-        out, images = _grouped_forward(x, W, b, pad, groups)
-        # The cache keeps x itself (flattened; a view when x is contiguous,
-        # so, as in PyTorch, x must not be changed in place before the
-        # backward pass) instead of planes, and the groups.
-        return out, (images, groups, W, x.shape, stride, pad, out.shape)
-    N, C, H, Wd = x.shape
-    F, _, KH, KW = W.shape
-    ph, pw = pad
-    full_size = (H + 2 * ph - KH + 1, Wd + 2 * pw - KW + 1)  # the stride-1 output
-    grid = _layout(N, (H, Wd), pad, (KH, KW))
-    x_planes = _to_planes(x, grid)
-    out_planes = _correlate(x_planes, W, grid.pitch, N * grid.slot)
-    # A stride-S output is the stride-1 output sampled every S positions.
-    out = _from_planes(out_planes, F, grid, full_size, stride, b)
-    cache = (x_planes, grid, W, x.shape, stride, pad, out.shape)
-    return out, cache
+    """2-D correlation in the fast engine; the output and its :class:`Conv2dCache`."""
+    out, saved_input = conv_engine.forward(x, W, b, stride, pad)
+    return out, Conv2dCache(W, x.shape, stride, pad, out.shape, saved_input)
 
 
-def _backward(dout, cache):
-    x_planes, grid, W, x_shape, stride, pad, _ = cache
-    N, C, H, Wd = x_shape
-    F, _, KH, KW = W.shape
-    ph, pw = pad
-    full_h, full_w = H + 2 * ph - KH + 1, Wd + 2 * pw - KW + 1
+def _backward(dout, cache: Conv2dCache):
+    """``dx, dW, db`` of :func:`_forward` (the derivation: :func:`conv2d_backward`)."""
+    W = cache.W
     dout = dout.astype(W.dtype, copy=False)
     # Every output of filter f added b[f] once. (Summing the batch first is
     # several times faster than NumPy's sum over axes (0, 2, 3) at once.)
-    db = dout.sum(axis=0).reshape(F, -1).sum(axis=1)
-    if isinstance(grid, _Groups):  # computed by groups; x_planes is x
-        dx, dW = _grouped_backward(dout, x_planes, W, x_shape, pad, grid)
-        return dx, dW, db
-
-    # Back to stride 1: the positions the forward pass skipped get zero.
-    if stride != (1, 1):
-        dfull = np.zeros((N, F, full_h, full_w), dtype=dout.dtype)
-        dfull[:, :, :: stride[0], :: stride[1]] = dout
-    else:
-        dfull = dout
-
-    # dx: input pixel (h, w) received W[f, c, kh, kw] * dfull[f, h - kh, w - kw]
-    # from every output it touched: a *full* correlation of dfull with the
-    # flipped kernel (a true convolution), filters and channels swapped.
-    # Padding dfull by K - 1 - P instead of K - 1 (cropping if that is
-    # negative) lands directly on x's size, skipping the padding's gradient.
-    qh, qw = KH - 1 - ph, KW - 1 - pw
-    crop = (max(-qh, 0), max(-qw, 0))
-    d_size = (full_h - 2 * crop[0], full_w - 2 * crop[1])
-    d_grid = _layout(N, d_size, (max(qh, 0), max(qw, 0)), (KH, KW))
-    # (Zero rows up to a multiple of 4: the weight-gradient kernel below
-    # takes four rows of dout at a time.)
-    d_planes = _to_planes(dfull, d_grid, crop, rows=_round_up(F, 4), scratch="dout")
-    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
-    dx_planes = _correlate(d_planes, flipped, d_grid.pitch, N * d_grid.slot)
-    no_bias = np.zeros(C, dtype=W.dtype)
-    dx = _from_planes(dx_planes, C, d_grid, (H, Wd), (1, 1), no_bias)
-
-    # dW: every weight is used at every position, so its gradient is the sum
-    # over all of them (and over the batch): a correlation of the padded
-    # input with dfull, which must sit where the forward pass wrote its
-    # outputs (zeros where it threw positions away). The planes made for dx
-    # have that layout, shifted by their lead, unless the padding exceeds
-    # K - 1 (then they were cropped).
-    if crop == (0, 0) and (d_grid.pitch, d_grid.slot) == (grid.pitch, grid.slot):
-        shift = d_grid.lead
-    else:
-        shift = 0
-        d_planes = _to_planes(
-            dfull, grid._replace(lead=0), rows=_round_up(F, 4), scratch="dout"
-        )
-    dW = _correlate_weight_grad(
-        d_planes, shift, x_planes, W.shape, grid.pitch, N * grid.slot
+    db = dout.sum(axis=0).reshape(W.shape[0], -1).sum(axis=1)
+    dx, dW = conv_engine.backward(
+        dout, W, cache.x_shape, cache.stride, cache.padding, cache.saved_input
     )
     return dx, dW, db
 
@@ -646,7 +294,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
     out : ndarray, shape (N, F, H', W')
         :math:`H' = \\lfloor (H + 2P_h - KH)/S_h \\rfloor + 1`, likewise
         :math:`W'`; dtype of ``x``.
-    cache : tuple
+    cache : Conv2dCache
         What :func:`conv2d_backward` needs.
 
     Raises
@@ -663,8 +311,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
     step = int_tuple(stride, "stride", 2)
     pad = _resolve_padding(padding, kernel, step)
     _check_kernel_fits(x.shape[2:], kernel, pad, "(H, W)")
-    out, cache = _forward(x, W, b, step, pad)
-    return out, ("conv2d", cache)
+    return _forward(x, W, b, step, pad)
 
 
 def conv2d_backward(dout, cache):
@@ -703,7 +350,7 @@ def conv2d_backward(dout, cache):
     ----------
     dout : ndarray, shape (N, F, H', W')
         Upstream gradient.
-    cache : tuple
+    cache : Conv2dCache
         From :func:`conv2d_forward`.
 
     Returns
@@ -713,10 +360,10 @@ def conv2d_backward(dout, cache):
     db : ndarray, shape (F,)
         In the dtype of the forward pass's ``x``.
     """
-    inner = _check_cache(cache, "conv2d")
+    cache = check_cache(cache, Conv2dCache, "conv2d_forward")
     dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", inner[-1], "the shape of conv2d_forward's output")
-    return _backward(dout, inner)
+    check_shape(dout, "dout", cache.out_shape, "the shape of conv2d_forward's output")
+    return _backward(dout, cache)
 
 
 def conv1d_forward(x, W, b, stride=1, padding=0):
@@ -746,7 +393,7 @@ def conv1d_forward(x, W, b, stride=1, padding=0):
     -------
     out : ndarray, shape (N, F, L')
         :math:`L' = \\lfloor (L + 2P - K)/S \\rfloor + 1`.
-    cache : tuple
+    cache : Conv1dCache
 
     Notes
     -----
@@ -758,8 +405,9 @@ def conv1d_forward(x, W, b, stride=1, padding=0):
     (step,) = int_tuple(stride, "stride", 1)
     (pad,) = _resolve_padding(padding, kernel, (step,))
     _check_kernel_fits(x.shape[2:], kernel, (pad,), "L")
-    out, cache = _forward(x[:, :, None, :], W[:, :, None, :], b, (1, step), (0, pad))
-    return out[:, :, 0, :], ("conv1d", cache)
+    out, as_2d = _forward(x[:, :, None, :], W[:, :, None, :], b, (1, step), (0, pad))
+    out = out[:, :, 0, :]
+    return out, Conv1dCache(as_2d, out.shape)
 
 
 def conv1d_backward(dout, cache):
@@ -781,19 +429,8 @@ def conv1d_backward(dout, cache):
     dW : ndarray, shape (F, C, K)
     db : ndarray, shape (F,)
     """
-    inner = _check_cache(cache, "conv1d")
+    cache = check_cache(cache, Conv1dCache, "conv1d_forward")
     dout = as_float_array(dout, "dout")
-    N, F, _, length = inner[-1]
-    check_shape(dout, "dout", (N, F, length), "the shape of conv1d_forward's output")
-    dx, dW, db = _backward(dout[:, :, None, :], inner)
+    check_shape(dout, "dout", cache.out_shape, "the shape of conv1d_forward's output")
+    dx, dW, db = _backward(dout[:, :, None, :], cache.as_2d)
     return dx[:, :, 0, :], dW[:, :, 0, :], db
-
-
-def _check_cache(cache, kind: str):
-    """Unwrap a ``(kind, cache)`` pair made by ``<kind>_forward``."""
-    if not (isinstance(cache, tuple) and len(cache) == 2 and cache[0] == kind):
-        got = cache[0] if isinstance(cache, tuple) and cache else type(cache).__name__
-        raise TypeError(
-            f"cache must be the cache returned by {kind}_forward, got {got!r}"
-        )
-    return cache[1]
