@@ -6,11 +6,13 @@ relative error < 1e-7 in float64); values and gradients are compared with
 PyTorch where it is installed.
 """
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 
+import dlcore.functional as F
 from dlcore.functional import activations as act
 from dlcore.functional.batchnorm import (
     BatchNormCache,
@@ -416,20 +418,21 @@ def test_dropout_gradients(rng, rate, shape):
 def test_dropout_is_inverted_and_drops_the_right_fraction():
     x = np.ones((400, 500))
     rate = 0.3
-    out, mask = dropout_forward(x, rate, np.random.default_rng(0))
+    out, cache = dropout_forward(x, rate, np.random.default_rng(0))
+    mask = cache.mask
     kept = mask != 0
     assert abs(kept.mean() - (1 - rate)) < 0.005  # ~6 standard deviations
     np.testing.assert_allclose(mask[kept], 1 / (1 - rate))
     np.testing.assert_allclose(out, x * mask)
     assert abs(out.mean() - 1.0) < 0.01  # E[out] = x: no rescaling at test time
-    dx = dropout_backward(np.ones_like(x), mask)
+    dx = dropout_backward(np.ones_like(x), cache)
     assert np.array_equal(dx == 0, ~kept)  # dropped units get no gradient
 
 
 def test_dropout_rate_zero_is_identity_and_seeds_reproduce(rng):
     x = rng.standard_normal((3, 4))
-    out, mask = dropout_forward(x, 0.0, np.random.default_rng(0))
-    assert np.array_equal(out, x) and np.array_equal(mask, np.ones_like(x))
+    out, cache = dropout_forward(x, 0.0, np.random.default_rng(0))
+    assert np.array_equal(out, x) and np.array_equal(cache.mask, np.ones_like(x))
     first, _ = dropout_forward(x, 0.5, 7)  # an int seed is accepted
     second, _ = dropout_forward(x, 0.5, np.random.default_rng(7))
     assert np.array_equal(first, second)
@@ -439,11 +442,11 @@ def test_dropout_rate_zero_is_identity_and_seeds_reproduce(rng):
 
 def test_dropout_float32_stays_float32_with_the_same_mask(rng):
     x = rng.standard_normal((6, 5))
-    out32, mask32 = dropout_forward(x.astype(np.float32), 0.4, 3)
-    _, mask64 = dropout_forward(x, 0.4, 3)
-    assert out32.dtype == mask32.dtype == np.float32
-    assert dropout_backward(np.ones_like(out32), mask32).dtype == np.float32
-    np.testing.assert_allclose(mask32, mask64, rtol=1e-7)
+    out32, cache32 = dropout_forward(x.astype(np.float32), 0.4, 3)
+    _, cache64 = dropout_forward(x, 0.4, 3)
+    assert out32.dtype == cache32.mask.dtype == np.float32
+    assert dropout_backward(np.ones_like(out32), cache32).dtype == np.float32
+    np.testing.assert_allclose(cache32.mask, cache64.mask, rtol=1e-7)
 
 
 def test_dropout_bad_input(rng):
@@ -462,3 +465,53 @@ def test_dropout_bad_input(rng):
     _, mask = dropout_forward(x, 0.5, rng)
     with pytest.raises(ValueError, match=r"dout must have shape \(2, 3\).*got \(3,\)"):
         dropout_backward(np.ones(3), mask)
+
+
+FORWARDS = [
+    ("linear", lambda x: F.linear_forward(x, np.ones((2, 3)), np.zeros(2))),
+    ("relu", F.relu_forward),
+    ("sigmoid", F.sigmoid_forward),
+    ("tanh", F.tanh_forward),
+    ("leaky_relu", F.leaky_relu_forward),
+    ("elu", F.elu_forward),
+    ("sign", F.sign_forward),
+    ("softmax", F.softmax_forward),
+    ("batchnorm", lambda x: F.batchnorm_forward(x, np.ones(3), np.zeros(3))),
+    ("dropout", lambda x: F.dropout_forward(x, 0.5, 0)),
+    (
+        "conv1d",
+        lambda x: F.conv1d_forward(x[:, :, None], np.ones((2, 3, 1)), np.ones(2)),
+    ),
+    ("maxpool1d", lambda x: F.maxpool1d_forward(x[:, :, None], 1)),
+    ("avgpool1d", lambda x: F.avgpool1d_forward(x[:, :, None], 1)),
+    (
+        "conv2d",
+        lambda x: F.conv2d_forward(
+            x[:, :, None, None], np.ones((2, 3, 1, 1)), np.ones(2)
+        ),
+    ),
+    ("maxpool2d", lambda x: F.maxpool2d_forward(x[:, :, None, None], 1)),
+    ("avgpool2d", lambda x: F.avgpool2d_forward(x[:, :, None, None], 1)),
+]
+
+
+def test_every_cache_is_a_frozen_record_of_its_own_type(rng):
+    """The convention of dlcore.functional: one frozen dataclass per operation."""
+    x = rng.standard_normal((4, 3))
+    types = {}
+    for name, forward in FORWARDS:
+        out, cache = forward(x)
+        assert dataclasses.is_dataclass(cache), name
+        field = dataclasses.fields(cache)[0].name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(cache, field, None)
+        types[name] = type(cache)
+    assert len(set(types.values())) == len(types), types
+    # Another operation's cache is refused, naming the expected type.
+    _, relu_cache = F.relu_forward(x)
+    for name, forward in FORWARDS:
+        out, _ = forward(x)
+        backward = getattr(F, f"{name}_backward")
+        expected = types[name].__name__
+        with pytest.raises(TypeError, match=rf"cache must be the {expected} "):
+            backward(np.ones_like(out), relu_cache if name != "relu" else None)

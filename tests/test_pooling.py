@@ -308,7 +308,7 @@ def test_maxpool_tie_rule_matches_torch(torch):
                 np.zeros((1, 1, 2, 2)), maxpool2d_forward(np.zeros((1, 1, 4, 4)), 2)[1]
             ),
             TypeError,
-            r"cache must be the cache returned by avgpool2d_forward, got 'maxpool2d'",
+            r"cache must be the AvgPool2dCache returned by avgpool2d_forward, got MaxPool2dCache",
         ),
     ],
 )

@@ -3,8 +3,19 @@
 Every ``*_forward`` returns ``(out, cache)``; every ``*_backward(dout, cache)``
 returns the gradients in the order of the forward's array inputs. The
 docstrings give the shapes and the derivation; the convolution and pooling
-loops run in Numba kernels (:mod:`dlcore._kernels`) so that the functions
-here read like the math.
+loops run in :mod:`dlcore._kernels` so that the functions here read like
+the math.
+
+Caches. Each operation's cache is a small frozen dataclass of its own,
+defined next to its forward, whose named fields are what the backward pass
+needs: ``linear_forward`` returns a :class:`~.linear.LinearCache` with
+fields ``x`` and ``W``, ``relu_forward`` a :class:`~.activations.ReluCache`
+with ``positive`` (the mask ``x > 0``), ``batchnorm_forward`` a
+:class:`~.batchnorm.BatchNormCache`, ``conv2d_forward`` a
+:class:`~.conv.Conv2dCache`, and so on. A backward pass handed another
+operation's cache raises a ``TypeError`` naming the type it expected. The
+fields are for reading (a layer updates its running statistics from
+``BatchNormCache.mean``); a cache is never changed after the forward pass.
 """
 
 from .activations import (

@@ -15,11 +15,20 @@ depends on every input of its row, see :func:`softmax_backward`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .._validation import as_float_array, check_shape, non_negative
+from .._validation import as_float_array, check_cache, check_shape, non_negative
 
 __all__ = [
+    "ReluCache",
+    "SigmoidCache",
+    "TanhCache",
+    "LeakyReluCache",
+    "EluCache",
+    "SignCache",
+    "SoftmaxCache",
     "relu_forward",
     "relu_backward",
     "sigmoid_forward",
@@ -47,6 +56,13 @@ def _upstream(dout, shape) -> np.ndarray:
 # --------------------------------------------------------------------- ReLU
 
 
+@dataclass(frozen=True, eq=False)
+class ReluCache:
+    """What :func:`relu_forward` keeps: ``positive``, the mask ``x > 0``."""
+
+    positive: np.ndarray
+
+
 def relu_forward(x):
     """ReLU, :math:`\\max(0, x)`.
 
@@ -57,12 +73,13 @@ def relu_forward(x):
     Returns
     -------
     out : ndarray, same shape and dtype as ``x``
-    cache : ndarray of bool
+    cache : ReluCache
         The mask ``x > 0``.
     """
     x = as_float_array(x, "x")
     positive = x > 0
-    return np.where(positive, x, 0).astype(x.dtype, copy=False), positive
+    out = np.where(positive, x, 0).astype(x.dtype, copy=False)
+    return out, ReluCache(positive)
 
 
 def relu_backward(dout, cache):
@@ -75,12 +92,19 @@ def relu_backward(dout, cache):
     -------
     dx : ndarray, same shape as ``dout``
     """
-    positive = cache
+    positive = check_cache(cache, ReluCache, "relu_forward").positive
     dout = _upstream(dout, positive.shape)
     return np.where(positive, dout, 0).astype(dout.dtype, copy=False)
 
 
 # ------------------------------------------------------------------ sigmoid
+
+
+@dataclass(frozen=True, eq=False)
+class SigmoidCache:
+    """What :func:`sigmoid_forward` keeps: its output ``out``."""
+
+    out: np.ndarray
 
 
 def sigmoid_forward(x):
@@ -104,13 +128,13 @@ def sigmoid_forward(x):
     Returns
     -------
     out : ndarray, same shape and dtype as ``x``
-    cache : ndarray
+    cache : SigmoidCache
         ``out`` itself, since :math:`\\sigma' = \\sigma(1 - \\sigma)`.
     """
     x = as_float_array(x, "x")
     e = np.exp(-np.abs(x))
     out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-    return out, out
+    return out, SigmoidCache(out)
 
 
 def sigmoid_backward(dout, cache):
@@ -123,12 +147,19 @@ def sigmoid_backward(dout, cache):
     -------
     dx : ndarray, same shape as ``dout``
     """
-    out = cache
+    out = check_cache(cache, SigmoidCache, "sigmoid_forward").out
     dout = _upstream(dout, out.shape)
     return dout * out * (1 - out)
 
 
 # --------------------------------------------------------------------- tanh
+
+
+@dataclass(frozen=True, eq=False)
+class TanhCache:
+    """What :func:`tanh_forward` keeps: its output ``out``."""
+
+    out: np.ndarray
 
 
 def tanh_forward(x):
@@ -141,12 +172,12 @@ def tanh_forward(x):
     Returns
     -------
     out : ndarray, same shape and dtype as ``x``
-    cache : ndarray
+    cache : TanhCache
         ``out`` itself, since :math:`\\tanh' = 1 - \\tanh^2`.
     """
     x = as_float_array(x, "x")
     out = np.tanh(x)
-    return out, out
+    return out, TanhCache(out)
 
 
 def tanh_backward(dout, cache):
@@ -156,12 +187,20 @@ def tanh_backward(dout, cache):
     -------
     dx : ndarray, same shape as ``dout``
     """
-    out = cache
+    out = check_cache(cache, TanhCache, "tanh_forward").out
     dout = _upstream(dout, out.shape)
     return dout * (1 - out * out)
 
 
 # --------------------------------------------------------------- leaky ReLU
+
+
+@dataclass(frozen=True, eq=False)
+class LeakyReluCache:
+    """What :func:`leaky_relu_forward` keeps: the mask ``x > 0`` and ``alpha``."""
+
+    positive: np.ndarray
+    alpha: float
 
 
 def leaky_relu_forward(x, alpha=0.01):
@@ -180,14 +219,14 @@ def leaky_relu_forward(x, alpha=0.01):
     Returns
     -------
     out : ndarray, same shape and dtype as ``x``
-    cache : tuple
-        ``(x > 0, alpha)``.
+    cache : LeakyReluCache
+        The mask ``x > 0`` and ``alpha``.
     """
     x = as_float_array(x, "x")
     alpha = non_negative(alpha, "alpha")
     positive = x > 0
     out = np.where(positive, x, alpha * x).astype(x.dtype, copy=False)
-    return out, (positive, alpha)
+    return out, LeakyReluCache(positive, alpha)
 
 
 def leaky_relu_backward(dout, cache):
@@ -197,12 +236,22 @@ def leaky_relu_backward(dout, cache):
     -------
     dx : ndarray, same shape as ``dout``
     """
-    positive, alpha = cache
+    cache = check_cache(cache, LeakyReluCache, "leaky_relu_forward")
+    positive, alpha = cache.positive, cache.alpha
     dout = _upstream(dout, positive.shape)
     return np.where(positive, dout, alpha * dout).astype(dout.dtype, copy=False)
 
 
 # ---------------------------------------------------------------------- ELU
+
+
+@dataclass(frozen=True, eq=False)
+class EluCache:
+    """What :func:`elu_forward` keeps: the mask ``x > 0``, ``out`` and ``alpha``."""
+
+    positive: np.ndarray
+    out: np.ndarray
+    alpha: float
 
 
 def elu_forward(x, alpha=1.0):
@@ -226,8 +275,8 @@ def elu_forward(x, alpha=1.0):
     Returns
     -------
     out : ndarray, same shape and dtype as ``x``
-    cache : tuple
-        ``(x > 0, out, alpha)``.
+    cache : EluCache
+        The mask ``x > 0``, ``out`` and ``alpha``.
     """
     x = as_float_array(x, "x")
     alpha = non_negative(alpha, "alpha")
@@ -236,7 +285,7 @@ def elu_forward(x, alpha=1.0):
     # positive entries that np.where then discards anyway.
     negative_part = alpha * np.expm1(np.minimum(x, 0))
     out = np.where(positive, x, negative_part).astype(x.dtype, copy=False)
-    return out, (positive, out, alpha)
+    return out, EluCache(positive, out, alpha)
 
 
 def elu_backward(dout, cache):
@@ -250,12 +299,20 @@ def elu_backward(dout, cache):
     -------
     dx : ndarray, same shape as ``dout``
     """
-    positive, out, alpha = cache
+    cache = check_cache(cache, EluCache, "elu_forward")
+    positive, out, alpha = cache.positive, cache.out, cache.alpha
     dout = _upstream(dout, out.shape)
     return np.where(positive, dout, dout * (out + alpha)).astype(dout.dtype, copy=False)
 
 
 # --------------------------------------------------------------------- sign
+
+
+@dataclass(frozen=True, eq=False)
+class SignCache:
+    """What :func:`sign_forward` keeps: only the ``shape`` of ``x``."""
+
+    shape: tuple
 
 
 def sign_forward(x):
@@ -271,11 +328,11 @@ def sign_forward(x):
     Returns
     -------
     out : ndarray, same shape and dtype as ``x``
-    cache : tuple
-        ``(shape, dtype)`` of ``x``: the backward pass needs nothing else.
+    cache : SignCache
+        The shape of ``x``: the backward pass needs nothing else.
     """
     x = as_float_array(x, "x")
-    return np.sign(x), (x.shape, x.dtype)
+    return np.sign(x), SignCache(x.shape)
 
 
 def sign_backward(dout, cache):
@@ -295,12 +352,19 @@ def sign_backward(dout, cache):
     -------
     dx : ndarray of zeros, same shape as ``dout``
     """
-    shape, dtype = cache
+    shape = check_cache(cache, SignCache, "sign_forward").shape
     dout = _upstream(dout, shape)
     return np.zeros(shape, dtype=dout.dtype)
 
 
 # ------------------------------------------------------------------ softmax
+
+
+@dataclass(frozen=True, eq=False)
+class SoftmaxCache:
+    """What :func:`softmax_forward` keeps: its output ``out``."""
+
+    out: np.ndarray
 
 
 def softmax_forward(x):
@@ -323,7 +387,7 @@ def softmax_forward(x):
     -------
     out : ndarray, same shape and dtype as ``x``
         Probabilities, each last-axis slice sums to 1.
-    cache : ndarray
+    cache : SoftmaxCache
         ``out`` itself.
     """
     x = as_float_array(x, "x")
@@ -334,7 +398,7 @@ def softmax_forward(x):
         )
     exp = np.exp(x - x.max(axis=-1, keepdims=True))
     out = exp / exp.sum(axis=-1, keepdims=True)
-    return out, out
+    return out, SoftmaxCache(out)
 
 
 def softmax_backward(dout, cache):
@@ -359,6 +423,6 @@ def softmax_backward(dout, cache):
     -------
     dx : ndarray, same shape as ``dout``
     """
-    p = cache
+    p = check_cache(cache, SoftmaxCache, "softmax_forward").out
     dout = _upstream(dout, p.shape)
     return p * (dout - np.sum(dout * p, axis=-1, keepdims=True))

@@ -35,7 +35,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_float_array, check_ndim, check_shape, positive
+from .._validation import (
+    as_float_array,
+    check_cache,
+    check_ndim,
+    check_shape,
+    positive,
+)
 
 __all__ = [
     "BatchNormCache",
@@ -49,7 +55,7 @@ __all__ = [
 _LAYOUT = "(N, D), (N, C, L) or (N, C, H, W)"
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class BatchNormCache:
     """What :func:`batchnorm_forward` remembers for the backward pass.
 
@@ -72,12 +78,9 @@ class BatchNormCache:
         :math:`V_b^{-1/2}`.
     gamma : ndarray, shape (C,)
         The scale used in the forward pass.
-    eps : float
     m : int
         Number of values averaged per feature: ``N`` for ``(N, D)``,
         ``N * H * W`` for ``(N, C, H, W)``, ``N * L`` for ``(N, C, L)``.
-    axes : tuple of int
-        The axes the statistics were taken over.
     """
 
     centered: np.ndarray
@@ -86,9 +89,7 @@ class BatchNormCache:
     var: np.ndarray
     inv_std: np.ndarray
     gamma: np.ndarray
-    eps: float
     m: int
-    axes: tuple
 
     def per_feature(self, v: np.ndarray) -> np.ndarray:
         """Reshape a ``(C,)`` array so it broadcasts against ``x``."""
@@ -122,11 +123,10 @@ def _dot_per_feature(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ncl,ncl->c", _as_ncl(a), _as_ncl(b))
 
 
-def _check_x(x) -> tuple[np.ndarray, tuple]:
+def _check_x(x) -> np.ndarray:
     x = as_float_array(x, "x")
     check_ndim(x, "x", (2, 3, 4), _LAYOUT)
-    axes = (0,) + tuple(range(2, x.ndim))  # every axis except the feature axis 1
-    return x, axes
+    return x
 
 
 def _check_per_feature(v, name: str, x: np.ndarray) -> np.ndarray:
@@ -165,7 +165,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     With a single value per feature (``m = 1``) the variance is 0,
     :math:`\\hat{\\mathbf{s}} = 0` and the output is just ``beta``.
     """
-    x, axes = _check_x(x)
+    x = _check_x(x)
     gamma = _check_per_feature(gamma, "gamma", x)
     beta = _check_per_feature(beta, "beta", x)
     eps = positive(eps, "eps")
@@ -186,14 +186,13 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
         var=var,
         inv_std=inv_std,
         gamma=gamma,
-        eps=eps,
         m=m,
-        axes=axes,
     )
     return out, cache
 
 
 def _check_dout(dout, cache: BatchNormCache) -> np.ndarray:
+    check_cache(cache, BatchNormCache, "batchnorm_forward")
     dout = as_float_array(dout, "dout")
     check_shape(dout, "dout", cache.centered.shape, "the shape of out")
     return dout
@@ -201,7 +200,8 @@ def _check_dout(dout, cache: BatchNormCache) -> np.ndarray:
 
 def _parameter_gradients(dout, cache: BatchNormCache):
     """:math:`\\partial J/\\partial\\gamma = \\sum_i g_i \\odot \\hat{s}_i`,
-    :math:`\\partial J/\\partial\\beta = \\sum_i g_i` (summed over ``axes``)."""
+    :math:`\\partial J/\\partial\\beta = \\sum_i g_i` (summed over every axis
+    but the feature axis 1)."""
     dgamma = _dot_per_feature(dout, cache.x_hat)
     dbeta = _sum_per_feature(dout)
     return dgamma, dbeta
@@ -405,7 +405,7 @@ def batchnorm_inference(x, gamma, beta, mean, var, eps=1e-5):
     -------
     out : ndarray, shape and dtype of ``x``
     """
-    x, _ = _check_x(x)
+    x = _check_x(x)
     gamma = _check_per_feature(gamma, "gamma", x)
     beta = _check_per_feature(beta, "beta", x)
     mean = _check_per_feature(mean, "mean", x)

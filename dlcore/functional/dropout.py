@@ -25,11 +25,33 @@ so that inference is simply the identity and needs no rescaling.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .._validation import as_float_array, check_rng, check_shape, in_range
+from .._validation import (
+    as_float_array,
+    check_cache,
+    check_rng,
+    check_shape,
+    in_range,
+)
 
-__all__ = ["dropout_forward", "dropout_backward"]
+__all__ = ["DropoutCache", "dropout_forward", "dropout_backward"]
+
+
+@dataclass(frozen=True, eq=False)
+class DropoutCache:
+    """What :func:`dropout_forward` keeps for :func:`dropout_backward`.
+
+    Attributes
+    ----------
+    mask : ndarray, shape and dtype of x
+        ``1 / (1 - rate)`` where the unit was kept (:math:`\\xi_i = 1`), 0
+        where it was dropped.
+    """
+
+    mask: np.ndarray
 
 
 def dropout_forward(x, rate, rng):
@@ -51,8 +73,8 @@ def dropout_forward(x, rate, rng):
     -------
     out : ndarray, shape and dtype of ``x``
         ``x * mask``.
-    cache : ndarray, shape and dtype of ``x``
-        ``mask``: ``1 / (1 - rate)`` where the unit was kept
+    cache : DropoutCache
+        The ``mask``: ``1 / (1 - rate)`` where the unit was kept
         (:math:`\\xi_i = 1`), 0 where it was dropped.
     """
     x = as_float_array(x, "x")
@@ -67,7 +89,7 @@ def dropout_forward(x, rate, rng):
         # for float32 and float64 input.
         kept = rng.random(x.shape) < keep_prob  # xi ~ Bernoulli(p)
         mask = (kept / keep_prob).astype(x.dtype)
-    return x * mask, mask
+    return x * mask, DropoutCache(mask)
 
 
 def dropout_backward(dout, cache):
@@ -82,14 +104,14 @@ def dropout_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape of x
-    cache : ndarray
-        The mask from :func:`dropout_forward`.
+    cache : DropoutCache
+        From :func:`dropout_forward`.
 
     Returns
     -------
     dx : ndarray, shape of x
     """
-    mask = cache
+    mask = check_cache(cache, DropoutCache, "dropout_forward").mask
     dout = as_float_array(dout, "dout")
     check_shape(dout, "dout", mask.shape, "the shape of out")
     return dout * mask

@@ -14,9 +14,35 @@ batch is computed at once as ``x @ W.T + b`` (row ``i`` of the result is
 
 from __future__ import annotations
 
-from .._validation import as_float_array, check_dim, check_ndim, check_shape
+from dataclasses import dataclass
 
-__all__ = ["linear_forward", "linear_backward"]
+import numpy as np
+
+from .._validation import (
+    as_float_array,
+    check_cache,
+    check_dim,
+    check_ndim,
+    check_shape,
+)
+
+__all__ = ["LinearCache", "linear_forward", "linear_backward"]
+
+
+@dataclass(frozen=True, eq=False)
+class LinearCache:
+    """What :func:`linear_forward` keeps for :func:`linear_backward`.
+
+    Attributes
+    ----------
+    x : ndarray, shape (N, D_in)
+        The input (``dW`` is built from it).
+    W : ndarray, shape (D_out, D_in)
+        The weights, in the dtype of ``x`` (``dx`` is built from them).
+    """
+
+    x: np.ndarray
+    W: np.ndarray
 
 
 def linear_forward(x, W, b):
@@ -38,9 +64,9 @@ def linear_forward(x, W, b):
         The scores :math:`\\mathbf{s}_i^T = (W\\mathbf{x}_i + \\mathbf{b})^T`,
         one row per example, in ``x``'s dtype (float32 input stays float32
         even with float64 parameters).
-    cache : tuple
-        ``(x, W)``, what :func:`linear_backward` needs (``W`` in the
-        dtype of ``x``).
+    cache : LinearCache
+        ``x`` and ``W`` (in the dtype of ``x``), what
+        :func:`linear_backward` needs.
     """
     x = as_float_array(x, "x")
     W = as_float_array(W, "W")
@@ -53,7 +79,7 @@ def linear_forward(x, W, b):
     # Compute in x's dtype, so float32 data stays float32 with any parameters.
     W = W.astype(x.dtype, copy=False)
     out = x @ W.T + b.astype(x.dtype, copy=False)
-    return out, (x, W)
+    return out, LinearCache(x, W)
 
 
 def linear_backward(dout, cache):
@@ -101,7 +127,7 @@ def linear_backward(dout, cache):
     ----------
     dout : ndarray, shape (N, D_out)
         Upstream gradient :math:`\\partial J / \\partial\\, \\texttt{out}`.
-    cache : tuple
+    cache : LinearCache
         From :func:`linear_forward`.
 
     Returns
@@ -110,7 +136,8 @@ def linear_backward(dout, cache):
     dW : ndarray, shape (D_out, D_in)
     db : ndarray, shape (D_out,)
     """
-    x, W = cache
+    cache = check_cache(cache, LinearCache, "linear_forward")
+    x, W = cache.x, cache.W
     dout = as_float_array(dout, "dout")
     check_shape(dout, "dout", (x.shape[0], W.shape[0]), "the shape of out")
 

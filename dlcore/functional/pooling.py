@@ -29,13 +29,27 @@ Channels are pooled independently; the loops run in Numba kernels
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._kernels import pooling as kernels
 from .._kernels.threads import run_chunks, split_range
-from .._validation import as_float_array, check_ndim, check_shape, int_tuple
+from .._validation import (
+    as_float_array,
+    check_cache,
+    check_ndim,
+    check_shape,
+    int_tuple,
+)
 
 __all__ = [
+    "PoolCache",
+    "MaxPoolCache",
+    "MaxPool1dCache",
+    "MaxPool2dCache",
+    "AvgPool1dCache",
+    "AvgPool2dCache",
     "maxpool1d_forward",
     "maxpool1d_backward",
     "maxpool2d_forward",
@@ -50,6 +64,66 @@ __all__ = [
 _MIN_WORK_PER_THREAD = 400_000
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
+
+
+@dataclass(frozen=True, eq=False)
+class PoolCache:
+    """What a pooling forward keeps for its backward pass.
+
+    The kernels see the batch as a stack of ``N * C`` planes, and a 1-D
+    signal as planes of height 1 with ``(1, k)`` windows, so the window,
+    stride and sizes below are always pairs.
+
+    Attributes
+    ----------
+    x_shape : tuple
+        The shape of ``x``, which ``dx`` takes.
+    out_shape : tuple
+        The shape of ``out``, which ``dout`` must have.
+    planes_shape : (int, int, int)
+        ``(N * C, H, W)``.
+    out_size : (int, int)
+        ``(H', W')``.
+    window : (int, int)
+        ``(k_h, k_w)``.
+    stride : (int, int)
+        ``(s_h, s_w)``.
+    dtype : numpy.dtype
+        The dtype of ``x``, which ``dx`` keeps.
+    """
+
+    x_shape: tuple
+    out_shape: tuple
+    planes_shape: tuple
+    out_size: tuple
+    window: tuple
+    stride: tuple
+    dtype: np.dtype
+
+
+@dataclass(frozen=True, eq=False)
+class MaxPoolCache(PoolCache):
+    """A :class:`PoolCache` plus ``argmax``, shape ``(N * C, H', W')``: the flat
+    index ``h * W + w`` in its plane of each window's maximum (the first on
+    ties)."""
+
+    argmax: np.ndarray
+
+
+class MaxPool2dCache(MaxPoolCache):
+    """From :func:`maxpool2d_forward`."""
+
+
+class MaxPool1dCache(MaxPoolCache):
+    """From :func:`maxpool1d_forward`."""
+
+
+class AvgPool2dCache(PoolCache):
+    """From :func:`avgpool2d_forward`."""
+
+
+class AvgPool1dCache(PoolCache):
+    """From :func:`avgpool1d_forward`."""
 
 
 def _pool_setup(x, kernel_size, stride, n_spatial: int):
@@ -93,73 +167,53 @@ def _run(kernel, args: tuple, n_planes: int, work_per_plane: int):
     run_chunks(kernel, args, chunks)
 
 
-def _unwrap(cache, kind: str):
-    """Unwrap a ``(kind, cache)`` pair made by ``<kind>_forward``."""
-    if not (isinstance(cache, tuple) and len(cache) == 2 and cache[0] == kind):
-        got = cache[0] if isinstance(cache, tuple) and cache else type(cache).__name__
-        raise TypeError(
-            f"cache must be the cache returned by {kind}_forward, got {got!r}"
-        )
-    return cache[1]
-
-
-def _planes_of_dout(dout, geometry: dict, kind: str):
+def _planes_of_dout(dout, cache: PoolCache, made_by: str):
     """Check ``dout``; return it as planes ``(N*C, oh, ow)`` in ``x``'s dtype."""
     dout = as_float_array(dout, "dout")
-    out_shape = geometry["out_shape"]
-    check_shape(dout, "dout", out_shape, f"the shape of {kind}_forward's output")
-    dtype = geometry["dtype"]
-    return np.ascontiguousarray(dout, dtype=dtype).reshape(-1, *geometry["out_size"])
+    check_shape(dout, "dout", cache.out_shape, f"the shape of {made_by}'s output")
+    return np.ascontiguousarray(dout, dtype=cache.dtype).reshape(-1, *cache.out_size)
 
 
-def _forward(x, kernel_size, stride, n_spatial: int, kind: str):
+def _forward(x, kernel_size, stride, n_spatial: int, cache_type: type):
     planes, (kh, kw), (sh, sw), out_size, out_shape = _pool_setup(
         x, kernel_size, stride, n_spatial
     )
     n_planes = planes.shape[0]
     out = np.empty((n_planes, *out_size), dtype=planes.dtype)
     work = out_size[0] * out_size[1] * kh * kw
-    geometry = {
-        "x_shape": np.shape(x),
-        "planes_shape": planes.shape,
-        "out_shape": out_shape,
-        "out_size": out_size,
-        "window": (kh, kw, sh, sw),
-        "dtype": planes.dtype,
-    }
-    if kind.startswith("max"):
+    geometry = (np.shape(x), out_shape, planes.shape, out_size, (kh, kw), (sh, sw))
+    if issubclass(cache_type, MaxPoolCache):
         argmax = np.empty(out.shape, dtype=np.intp)
         _run(kernels.window_max, (planes, kh, kw, sh, sw, out, argmax), n_planes, work)
-        geometry["argmax"] = argmax
-    else:
-        _run(kernels.window_sum, (planes, kh, kw, sh, sw, out), n_planes, work)
-        out /= kh * kw  # a Python int keeps float32 float32
-    return out.reshape(out_shape), (kind, geometry)
+        return out.reshape(out_shape), cache_type(*geometry, planes.dtype, argmax)
+    _run(kernels.window_sum, (planes, kh, kw, sh, sw, out), n_planes, work)
+    out /= kh * kw  # a Python int keeps float32 float32
+    return out.reshape(out_shape), cache_type(*geometry, planes.dtype)
 
 
-def _max_backward(dout, cache, kind: str):
-    geometry = _unwrap(cache, kind)
-    dout = _planes_of_dout(dout, geometry, kind)
+def _max_backward(dout, cache, cache_type: type, made_by: str):
+    cache = check_cache(cache, cache_type, made_by)
+    dout = _planes_of_dout(dout, cache, made_by)
     n_planes = dout.shape[0]
-    dx = np.zeros(geometry["planes_shape"], dtype=dout.dtype)
-    index = geometry["argmax"].reshape(n_planes, -1)
+    dx = np.zeros(cache.planes_shape, dtype=dout.dtype)
+    index = cache.argmax.reshape(n_planes, -1)
     values = dout.reshape(n_planes, -1)
     flat_dx = dx.reshape(n_planes, -1)
     _run(kernels.scatter_add, (values, index, flat_dx), n_planes, index.shape[1])
-    return dx.reshape(geometry["x_shape"])
+    return dx.reshape(cache.x_shape)
 
 
-def _avg_backward(dout, cache, kind: str):
-    geometry = _unwrap(cache, kind)
-    dout = _planes_of_dout(dout, geometry, kind)
-    kh, kw, sh, sw = geometry["window"]
+def _avg_backward(dout, cache, cache_type: type, made_by: str):
+    cache = check_cache(cache, cache_type, made_by)
+    dout = _planes_of_dout(dout, cache, made_by)
+    (kh, kw), (sh, sw) = cache.window, cache.stride
     n_planes, oh, ow = dout.shape
     # Each input of a window contributed 1/(kh*kw) of its output.
     share = dout / (kh * kw)
-    dx = np.zeros(geometry["planes_shape"], dtype=dout.dtype)
+    dx = np.zeros(cache.planes_shape, dtype=dout.dtype)
     work = oh * ow * kh * kw
     _run(kernels.window_spread, (share, kh, kw, sh, sw, dx), n_planes, work)
-    return dx.reshape(geometry["x_shape"])
+    return dx.reshape(cache.x_shape)
 
 
 # --------------------------------------------------------------------------
@@ -187,10 +241,10 @@ def maxpool2d_forward(x, kernel_size, stride=None):
     -------
     out : ndarray, shape (N, C, H', W')
         :math:`H' = \\lfloor (H - k_h)/s_h \\rfloor + 1`, likewise ``W'``.
-    cache : tuple
+    cache : MaxPool2dCache
         The position of each window's maximum (first one on ties).
     """
-    return _forward(x, kernel_size, stride, 2, "maxpool2d")
+    return _forward(x, kernel_size, stride, 2, MaxPool2dCache)
 
 
 def maxpool2d_backward(dout, cache):
@@ -210,7 +264,7 @@ def maxpool2d_backward(dout, cache):
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    return _max_backward(dout, cache, "maxpool2d")
+    return _max_backward(dout, cache, MaxPool2dCache, "maxpool2d_forward")
 
 
 def maxpool1d_forward(x, kernel_size, stride=None):
@@ -220,13 +274,13 @@ def maxpool1d_forward(x, kernel_size, stride=None):
     :math:`L' = \\lfloor (L - k)/s \\rfloor + 1`; ``stride`` defaults to
     ``kernel_size``. See :func:`maxpool2d_forward`.
     """
-    return _forward(x, kernel_size, stride, 1, "maxpool1d")
+    return _forward(x, kernel_size, stride, 1, MaxPool1dCache)
 
 
 def maxpool1d_backward(dout, cache):
     """Backward pass of :func:`maxpool1d_forward`: each window's gradient goes
     to its arg-max (the first on ties). Returns ``dx`` of shape ``(N, C, L)``."""
-    return _max_backward(dout, cache, "maxpool1d")
+    return _max_backward(dout, cache, MaxPool1dCache, "maxpool1d_forward")
 
 
 def avgpool2d_forward(x, kernel_size, stride=None):
@@ -240,7 +294,7 @@ def avgpool2d_forward(x, kernel_size, stride=None):
 
     Parameters and output size as in :func:`maxpool2d_forward`.
     """
-    return _forward(x, kernel_size, stride, 2, "avgpool2d")
+    return _forward(x, kernel_size, stride, 2, AvgPool2dCache)
 
 
 def avgpool2d_backward(dout, cache):
@@ -255,7 +309,7 @@ def avgpool2d_backward(dout, cache):
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    return _avg_backward(dout, cache, "avgpool2d")
+    return _avg_backward(dout, cache, AvgPool2dCache, "avgpool2d_forward")
 
 
 def avgpool1d_forward(x, kernel_size, stride=None):
@@ -264,10 +318,10 @@ def avgpool1d_forward(x, kernel_size, stride=None):
     :math:`\\text{out}[n, c, i] = \\frac{1}{k} \\sum_{a=0}^{k-1} x[n, c, i s + a]`;
     see :func:`avgpool2d_forward`.
     """
-    return _forward(x, kernel_size, stride, 1, "avgpool1d")
+    return _forward(x, kernel_size, stride, 1, AvgPool1dCache)
 
 
 def avgpool1d_backward(dout, cache):
     """Backward pass of :func:`avgpool1d_forward`: each input gets ``1/k`` of
     the gradient of every window it is in. Returns ``dx`` ``(N, C, L)``."""
-    return _avg_backward(dout, cache, "avgpool1d")
+    return _avg_backward(dout, cache, AvgPool1dCache, "avgpool1d_forward")

@@ -41,7 +41,7 @@ class Dropout(Layer):
         super().__init__()
         self.rate = in_range(rate, "rate", 0.0, 1.0, high_open=True)
         self.rng = None if seed is None else check_rng(seed, "seed")
-        self._mask = None
+        self._cache = None
 
     def build(self, input_shape: tuple, rng: np.random.Generator) -> None:
         if self.rng is None:
@@ -53,16 +53,16 @@ class Dropout(Layer):
         if not self.built:
             self.build(x.shape[1:], default_rng(self))
         if not training:
-            self._mask = None
+            self._cache = None
             return x
-        out, self._mask = self._training_forward(x)
+        out, self._cache = self._training_forward(x)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = as_float_array(dout, "dout")
-        if self._mask is None:  # the last forward was at inference: identity
+        if self._cache is None:  # the last forward was at inference: identity
             return dout
-        return self._training_backward(dout, self._mask)
+        return self._training_backward(dout, self._cache)
 
     # The two steps a noise layer of this kind varies (see MaskingNoise).
     def _training_forward(self, x: np.ndarray) -> tuple[np.ndarray, object]:
