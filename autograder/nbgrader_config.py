@@ -38,6 +38,13 @@ KERNEL_START = (
     '__import__("autograder.withhold").withhold.install_for_autograde() and None'
 )
 
+# Also run by every kernel nbgrader starts: dlcore's progress bars as text
+# (dlcore.progress, $DLCORE_PROGRESS), never a widget. Nobody watches a
+# graded run, and widget messages can stall the executor until the cell
+# times out (jupyter/nbclient#312). Set in the kernel, so only nbgrader's
+# kernels get it.
+TEXT_PROGRESS = '__import__("os").environ.__setitem__("DLCORE_PROGRESS", "text")'
+
 # Files in solutions/<assignment>/ never copied to the release nor to the
 # autograded submissions (nbgrader copies every other non-notebook file).
 IGNORED_FILES = [
@@ -109,6 +116,7 @@ def course_config(
     c.Execute.extra_arguments = [
         "--HistoryManager.hist_file=:memory:",
         f"--IPKernelApp.exec_lines={KERNEL_START}",
+        f"--IPKernelApp.exec_lines={TEXT_PROGRESS}",
     ]
     # The solution's claim checks never reach the release (nor, through the
     # gradebook's copy of each cell, the autograded notebook).

@@ -7,6 +7,7 @@ Modules, each one idea:
 - :mod:`dlcore.layers` and :mod:`dlcore.model`: layer objects and ``Sequential``;
 - :mod:`dlcore.losses`, :mod:`dlcore.optim`, :mod:`dlcore.init`;
 - :mod:`dlcore.regularizers`, :mod:`dlcore.constraints`, :mod:`dlcore.callbacks`;
+- :mod:`dlcore.progress`: how ``fit`` shows progress (``$DLCORE_PROGRESS``);
 - :mod:`dlcore.autoencoder`: the sparse KL penalty and input corruption;
 - :mod:`dlcore.gradcheck`: finite-difference checks;
 - :mod:`dlcore.data`: the digits and small synthetic sets.
@@ -27,6 +28,7 @@ from . import (
     losses,
     model,
     optim,
+    progress,
     regularizers,
 )
 from .model import Sequential
@@ -46,5 +48,6 @@ __all__ = [
     "losses",
     "model",
     "optim",
+    "progress",
     "regularizers",
 ]

@@ -40,14 +40,11 @@ overrides the shuffling), so a run is reproducible.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-from tqdm import tqdm as text_tqdm
-from tqdm.auto import tqdm as auto_tqdm
 
 from . import losses as _losses
 from . import optim as _optim
+from . import progress
 from ._validation import as_float_array, check_rng, non_negative_int, positive_int
 from .callbacks import Callback, EarlyStopping, History
 from .layers import Chain, estimate_population_statistics, fold_batchnorm
@@ -266,8 +263,8 @@ class Sequential(Chain):
         verbose : int
             0 silent; 1 a progress bar over the epochs showing the latest
             numbers; 2 also a bar over the batches of each epoch. The bars
-            come from ``tqdm.auto``: widgets in Jupyter, text in a terminal
-            and while nbgrader executes a notebook headless.
+            come from ``tqdm.auto`` (widgets in Jupyter, text in a terminal)
+            unless :mod:`dlcore.progress` asks for text or for none.
 
         Returns
         -------
@@ -307,9 +304,7 @@ class Sequential(Chain):
             cb.on_train_begin()
 
         logs: dict[str, float] = {}
-        bar = _progress_bar(
-            total=epochs, unit="epoch", disable=verbose == 0, desc="fit"
-        )
+        bar = progress.bar(total=epochs, unit="epoch", disable=verbose == 0, desc="fit")
         try:
             for epoch in range(epochs):
                 for cb in callbacks:
@@ -345,7 +340,7 @@ class Sequential(Chain):
         """One pass over the examples in ``order``; the epoch's average numbers."""
         totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
         starts = range(0, len(order), batch_size)
-        for start in _progress_bar(
+        for start in progress.bar(
             starts, leave=False, unit="batch", disable=not show, desc=desc
         ):
             index = order[start : start + batch_size]
@@ -443,14 +438,3 @@ def _examples_and_targets(x, y) -> tuple[np.ndarray, np.ndarray]:
             f"and y {y.shape}"
         )
     return x, y
-
-
-def _progress_bar(*args, **kwargs):
-    """A ``tqdm.auto`` bar: a widget in Jupyter, text in a terminal.
-
-    Text too while nbgrader executes a notebook (``NBGRADER_EXECUTION``):
-    nobody watches there, and widget messages can stall the executor until
-    the cell times out (jupyter/nbclient#312).
-    """
-    bar = text_tqdm if os.environ.get("NBGRADER_EXECUTION") else auto_tqdm
-    return bar(*args, **kwargs)
