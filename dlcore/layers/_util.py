@@ -1,4 +1,4 @@
-"""Small helpers shared by the layers: deferred building and dtypes.
+"""Small helpers shared by the layers: deferred building and initial values.
 
 Dtype policy (one rule for every layer)
 ---------------------------------------
@@ -40,11 +40,6 @@ def ensure_built(layer, x: np.ndarray) -> None:
         layer.build(tuple(x.shape[1:]), default_rng(layer))
 
 
-def as_dtype(a: np.ndarray, dtype) -> np.ndarray:
-    """``a`` in ``dtype``, without a copy when it already is."""
-    return a.astype(dtype, copy=False)
-
-
 def initialize(identifier, shape: tuple, rng: np.random.Generator, dtype):
     """Create an array of ``shape`` with a :mod:`dlcore.init` initializer.
 
@@ -58,12 +53,3 @@ def initialize(identifier, shape: tuple, rng: np.random.Generator, dtype):
             f"expected {tuple(shape)}"
         )
     return values.astype(dtype)
-
-
-def check_input_rank(x: np.ndarray, layer, ndim: int, layout: str) -> None:
-    """Raise a ValueError naming the layer when ``x`` has the wrong rank."""
-    if x.ndim != ndim:
-        raise ValueError(
-            f"x must be a {ndim}-D array {layout} for {type(layer).__name__}, got "
-            f"shape {x.shape} ({x.ndim}-D)"
-        )

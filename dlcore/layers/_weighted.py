@@ -43,9 +43,6 @@ class WeightedLayer(Layer):
     :meth:`_linear_forward` / :meth:`_linear_backward`.
     """
 
-    #: Weight layout, for error messages and docstrings.
-    layout = ""
-
     def __init__(
         self,
         activation=None,

@@ -124,7 +124,6 @@ class Conv1D(_Conv):
     """
 
     n_spatial = 1
-    layout = "(F, C, K)"
     _input_layout = "(C, L)"
 
     def _linear_forward(self, x, W, b):
@@ -156,7 +155,6 @@ class Conv2D(_Conv):
     """
 
     n_spatial = 2
-    layout = "(F, C, KH, KW)"
     _input_layout = "(C, H, W)"
 
     def _linear_forward(self, x, W, b):

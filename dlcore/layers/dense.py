@@ -71,8 +71,6 @@ class Dense(WeightedLayer):
     ``(units, D_in)``, ``b`` is ``(units,)``.
     """
 
-    layout = "(D_out, D_in)"
-
     def __init__(
         self,
         units: int,
@@ -165,8 +163,6 @@ class TiedDense(WeightedLayer):
     Shapes: ``h`` ``(N, H)`` with ``H = tied_to.units`` -> ``out``
     ``(N, D)``; ``W`` is the encoder's ``(H, D)``, ``b`` is ``(D,)``.
     """
-
-    layout = "(H, D), the encoder's"
 
     def __init__(
         self,

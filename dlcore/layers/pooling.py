@@ -21,7 +21,6 @@ __all__ = ["MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D"]
 class _Pool(Layer):
     n_spatial = 0
     _forward = _backward = None
-    _layout = ""
 
     def __init__(self, kernel_size=2, stride=None):
         super().__init__()
