@@ -2,30 +2,43 @@
 
 Each update rule is run for several steps on a small smooth test problem,
 the gradient recomputed at every step from the current parameters, and the
-whole trajectory (plus the final state) is compared with the same run of
-the :mod:`dlcore.optim` class: ``SGD`` (with and without Nesterov momentum),
-``Adagrad``, ``RMSprop`` and ``Adam``. The lectures' momentum and
-look-ahead Nesterov forms keep a velocity ``v = lr * b`` where PyTorch (and
-dlcore) keep the buffer ``b``; with a constant learning rate the
-trajectories are the same, which is what the checks rely on. Epsilons are
-large enough in every case that placing one inside instead of after the
-square root fails. ``early_stopping`` is compared with
-:class:`dlcore.callbacks.EarlyStopping` replayed on the same curves (several
-per check, with and without ``min_delta``).
+whole trajectory (plus, where the notebook's state and PyTorch's agree, the
+final state) is compared with the same run of the :mod:`dlcore.optim` class:
+``SGD`` (with and without Nesterov momentum, with and without weight decay),
+``Adagrad``, ``RMSprop``, ``Adam``, ``Adadelta``, ``Adamax`` and ``NAdam``.
+The lectures' momentum and look-ahead Nesterov forms keep a velocity
+``v = lr * b`` where PyTorch (and dlcore) keep the buffer ``b``; with a
+constant learning rate the trajectories are the same, which is what the
+checks rely on. Epsilons are large enough in every case that placing one
+inside instead of after the square root fails.
+
+The derivation steps are checked on their own: the weights of past
+gradients in the momentum velocity, Nesterov's look-ahead point after one
+step, Adam's zero-start factor and its first step without the correction.
+The inline questions are zero-argument functions whose value is compared
+with the number the derivation gives. ``early_stopping`` is compared with
+:class:`dlcore.callbacks.EarlyStopping` replayed on the same curves.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from autograder.checks import Check
 from dlcore.callbacks import EarlyStopping
-from dlcore.optim import SGD, Adagrad, Adam, RMSprop
+from dlcore.optim import SGD, Adadelta, Adagrad, Adam, Adamax, NAdam, RMSprop
 
-# ----------------------------------------------------------- the test problem
+# The optimizer classes stay available: the notebook's demos use them next to
+# the students' functions, which are compared with them.
+WITHHELD: list[str] = []
+
+# --------------------------------------------------------------------- inputs
 #
-# f(theta) = sum(curv * (theta - center)**2) / 2 + 0.025 * sum(theta**4): a
-# separable, mildly non-quadratic bowl with different curvatures per entry.
+# The test problem: f(theta) = sum(curv * (theta - center)**2) / 2
+# + 0.025 * sum(theta**4), a separable, mildly non-quadratic bowl with
+# different curvatures per entry.
 
 
 def _gradient(theta, curv, center):
@@ -43,41 +56,137 @@ def _problem(rng, lr_range=(0.05, 0.2)):
     }
 
 
-def _run_library(optimizer, theta0, curv, center, steps, after_step=None):
-    """Trajectory of a dlcore optimizer; ``after_step(param, state)`` maps the
-    parameter to what is recorded (default: the parameter itself)."""
-    params = {"theta": theta0.copy()}
-    record = after_step or (lambda param, state: param.copy())
-    path = [theta0.copy()]
-    for _ in range(steps):
-        grads = {"theta": _gradient(params["theta"], curv, center)}
-        optimizer.step(params, grads)
-        path.append(record(params["theta"], optimizer.state_of(params["theta"])))
-    return np.stack(path), optimizer.state_of(params["theta"])
-
-
-# ------------------------------------------------------------------ momentum
-
-
 def _momentum_inputs(rng):
     return {**_problem(rng), "gamma": float(rng.uniform(0.5, 0.95))}
 
 
-def _momentum_call(fn, theta0, curv, center, lr, steps, gamma):
-    theta, velocity = theta0.copy(), np.zeros_like(theta0)
+def _decay_inputs(rng):
+    return {**_momentum_inputs(rng), "weight_decay": float(rng.uniform(0.05, 0.5))}
+
+
+def _weights_inputs(rng):
+    return {
+        "t": int(rng.integers(2, 13)),
+        "lr": float(rng.uniform(0.01, 0.5)),
+        "gamma": float(rng.uniform(0.5, 0.99)),
+    }
+
+
+def _lookahead_inputs(rng):
+    shape = (int(rng.integers(2, 6)), int(rng.integers(1, 4)))
+    return {
+        "phi": rng.normal(size=shape),
+        "v_old": rng.normal(size=shape),
+        "v_new": rng.normal(size=shape),
+        "gamma": float(rng.uniform(0.5, 0.99)),
+    }
+
+
+def _adagrad_inputs(rng):
+    return {**_problem(rng, (0.1, 0.5)), "eps": float(rng.choice([1e-3, 1e-2]))}
+
+
+def _rmsprop_inputs(rng):
+    return {
+        **_problem(rng, (0.01, 0.05)),
+        "alpha": float(rng.uniform(0.8, 0.99)),
+        "eps": float(rng.choice([1e-3, 1e-2])),
+    }
+
+
+def _adam_inputs(rng):
+    return {
+        **_problem(rng, (0.02, 0.1)),
+        "beta1": float(rng.uniform(0.8, 0.95)),
+        "beta2": float(rng.uniform(0.9, 0.999)),
+        "eps": float(rng.choice([1e-3, 1e-2])),
+    }
+
+
+def _nadam_inputs(rng):
+    return {
+        **_adam_inputs(rng),
+        "momentum_decay": float(rng.choice([4e-3, 0.5, 2.0])),
+    }
+
+
+def _adadelta_inputs(rng):
+    return {
+        **_problem(rng, (0.5, 2.0)),
+        "rho": float(rng.uniform(0.8, 0.99)),
+        "eps": float(rng.choice([1e-3, 1e-2])),
+    }
+
+
+def _bias_inputs(rng):
+    return {
+        "betas": rng.uniform(0.5, 0.999, size=6),
+        "ts": rng.integers(1, 40, size=6),
+    }
+
+
+def _first_step_inputs(rng):
+    grad = rng.normal(size=(int(rng.integers(2, 8)),))
+    return {
+        "grad": np.where(np.abs(grad) < 0.1, 0.5, grad),  # no zero gradients
+        "lr": float(rng.uniform(1e-3, 0.1)),
+        "beta1": float(rng.uniform(0.5, 0.95)),
+        "beta2": float(rng.uniform(0.9, 0.9999)),
+    }
+
+
+def _stopping_inputs(rng, n_curves=8):
+    """Noisy validation curves that fall, then (mostly) rise again, each with
+    its own patience and min_delta (half of them 0); the last one keeps
+    falling, so that training never stops."""
+    curves, patiences, deltas = [], [], []
+    for k in range(n_curves):
+        n = int(rng.integers(25, 60))
+        epochs = np.arange(n)
+        turn = rng.uniform(0.3, 1.2) * n  # where over-fitting sets in
+        noise = rng.normal(0.0, 0.015, size=n)
+        if k == n_curves - 1:
+            turn, noise = n, 0.0 * noise  # still improving: training never stops
+        curves.append(
+            0.2 + 1.5 / (1.0 + epochs) + 0.02 * np.maximum(epochs - turn, 0.0) + noise
+        )
+        patiences.append(int(rng.integers(1, 9)))
+        deltas.append(0.0 if k % 2 == 0 else float(rng.choice([0.002, 0.005, 0.01])))
+    return {"curves": curves, "patiences": patiences, "min_deltas": deltas}
+
+
+# How the students' functions are run on the inputs: every step rule is
+# iterated from zero state, its theta recorded after every step.
+
+
+def _iterate(step, theta0, curv, center, steps, state):
+    """Trajectory of ``theta, *state = step(t, theta, grad, *state)``."""
+    theta, state = theta0.copy(), tuple(state)
     path = [theta.copy()]
-    for _ in range(steps):
-        theta, velocity = fn(theta, _gradient(theta, curv, center), velocity, lr, gamma)
+    for t in range(1, steps + 1):
+        theta, *state = step(t, theta, _gradient(theta, curv, center), *state)
         path.append(np.array(theta, copy=True))
-    return np.stack(path), np.asarray(velocity)
+    return np.stack(path), [np.asarray(s) for s in state]
 
 
-def _momentum_reference(theta0, curv, center, lr, steps, gamma):
-    path, state = _run_library(SGD(lr=lr, momentum=gamma), theta0, curv, center, steps)
-    return path, lr * state["momentum_buffer"]
+def _momentum_call(fn, theta0, curv, center, lr, steps, gamma):
+    def step(t, theta, grad, velocity):
+        return fn(theta, grad, velocity, lr, gamma)
+
+    path, (velocity,) = _iterate(
+        step, theta0, curv, center, steps, [np.zeros_like(theta0)]
+    )
+    return path, velocity
 
 
-# ----------------------------------------------------------------- Nesterov
+def _decay_call(fn, theta0, curv, center, lr, steps, gamma, weight_decay):
+    def step(t, theta, grad, velocity):
+        return fn(theta, grad, velocity, lr, gamma, weight_decay)
+
+    path, (velocity,) = _iterate(
+        step, theta0, curv, center, steps, [np.zeros_like(theta0)]
+    )
+    return path, velocity
 
 
 def _nesterov_call(fn, theta0, curv, center, lr, steps, gamma):
@@ -91,6 +200,139 @@ def _nesterov_call(fn, theta0, curv, center, lr, steps, gamma):
     return np.stack(path), np.asarray(velocity)
 
 
+def _library_call(fn, theta0, curv, center, lr, steps, gamma):
+    def step(t, phi, grad, buffer):
+        return fn(phi, grad, buffer, lr, gamma)
+
+    path, (buffer,) = _iterate(
+        step, theta0, curv, center, steps, [np.zeros_like(theta0)]
+    )
+    return path, buffer
+
+
+def _adagrad_call(fn, theta0, curv, center, lr, steps, eps):
+    def step(t, theta, grad, G):
+        return fn(theta, grad, G, lr, eps=eps)
+
+    path, (G,) = _iterate(step, theta0, curv, center, steps, [np.zeros_like(theta0)])
+    return path, G
+
+
+def _rmsprop_call(fn, theta0, curv, center, lr, steps, alpha, eps):
+    def step(t, theta, grad, G):
+        return fn(theta, grad, G, lr, alpha=alpha, eps=eps)
+
+    path, (G,) = _iterate(step, theta0, curv, center, steps, [np.zeros_like(theta0)])
+    return path, G
+
+
+def _adam_call(fn, theta0, curv, center, lr, steps, beta1, beta2, eps):
+    def step(t, theta, grad, m, v):
+        return fn(theta, grad, m, v, t, lr, beta1=beta1, beta2=beta2, eps=eps)
+
+    zeros = np.zeros_like(theta0)
+    path, (m, v) = _iterate(step, theta0, curv, center, steps, [zeros, zeros])
+    return path, m, v
+
+
+def _adadelta_call(fn, theta0, curv, center, lr, steps, rho, eps):
+    def step(t, theta, grad, G, U):
+        return fn(theta, grad, G, U, lr, rho=rho, eps=eps)
+
+    zeros = np.zeros_like(theta0)
+    path, _ = _iterate(step, theta0, curv, center, steps, [zeros, zeros])
+    return path
+
+
+def _adamax_call(fn, theta0, curv, center, lr, steps, beta1, beta2, eps):
+    def step(t, theta, grad, m, u):
+        return fn(theta, grad, m, u, t, lr, beta1=beta1, beta2=beta2, eps=eps)
+
+    zeros = np.zeros_like(theta0)
+    path, _ = _iterate(step, theta0, curv, center, steps, [zeros, zeros])
+    return path
+
+
+def _nadam_call(fn, theta0, curv, center, lr, steps, beta1, beta2, eps, momentum_decay):
+    def step(t, theta, grad, m, v, mu_product):
+        return fn(
+            theta,
+            grad,
+            m,
+            v,
+            mu_product,
+            t,
+            lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            momentum_decay=momentum_decay,
+        )
+
+    zeros = np.zeros_like(theta0)
+    path, _ = _iterate(step, theta0, curv, center, steps, [zeros, zeros, 1.0])
+    return path
+
+
+def _bias_call(fn, betas, ts):
+    return np.array([float(fn(b, int(t))) for b, t in zip(betas, ts, strict=True)])
+
+
+def _stopping_call(fn, curves, patiences, min_deltas):
+    results = []
+    for curve, patience, min_delta in zip(curves, patiences, min_deltas, strict=True):
+        stop, best = fn(list(curve), patience, min_delta=min_delta)
+        results.append([-1 if stop is None else int(stop), int(best)])
+    return np.array(results, dtype=np.int64)
+
+
+def _answer_call(fn):
+    """An inline question: the student's zero-argument function returns the answer."""
+    return fn()
+
+
+# ----------------------------------------------------------------- references
+
+
+def _run_library(optimizer, theta0, curv, center, steps, after_step=None):
+    """Trajectory of a dlcore optimizer; ``after_step(param, state)`` maps the
+    parameter to what is recorded (default: the parameter itself)."""
+    params = {"theta": theta0.copy()}
+    record = after_step or (lambda param, state: param.copy())
+    path = [theta0.copy()]
+    for _ in range(steps):
+        grads = {"theta": _gradient(params["theta"], curv, center)}
+        optimizer.step(params, grads)
+        path.append(record(params["theta"], optimizer.state_of(params["theta"])))
+    return np.stack(path), optimizer.state_of(params["theta"])
+
+
+def _momentum_reference(theta0, curv, center, lr, steps, gamma):
+    path, state = _run_library(SGD(lr=lr, momentum=gamma), theta0, curv, center, steps)
+    return path, lr * state["momentum_buffer"]
+
+
+def _decay_reference(theta0, curv, center, lr, steps, gamma, weight_decay):
+    optimizer = SGD(lr=lr, momentum=gamma, weight_decay=weight_decay)
+    path, state = _run_library(optimizer, theta0, curv, center, steps)
+    return path, lr * state["momentum_buffer"]
+
+
+def _weights_reference(t, lr, gamma):
+    """Feed gradient e_k at step k: the buffer then holds each step's weight."""
+    optimizer = SGD(lr=lr, momentum=gamma)
+    params = {"theta": np.zeros(t)}
+    for k in range(t):
+        optimizer.step(params, {"theta": np.eye(t)[k]})
+    return lr * optimizer.state_of(params["theta"])["momentum_buffer"]
+
+
+def _lookahead_reference(phi, v_old, v_new, gamma):
+    # theta^t = phi^t + gamma v^t, theta^{t+1} = theta^t - v^{t+1},
+    # phi^{t+1} = theta^{t+1} - gamma v^{t+1}
+    return phi + gamma * v_old - (1.0 + gamma) * v_new
+
+
 def _nesterov_reference(theta0, curv, center, lr, steps, gamma):
     # dlcore's SGD(nesterov=True) holds the look-ahead point phi = theta - gamma v
     # with v = lr * b; undo the substitution to get the lectures' theta.
@@ -102,59 +344,15 @@ def _nesterov_reference(theta0, curv, center, lr, steps, gamma):
     return path, lr * state["momentum_buffer"]
 
 
-def _library_call(fn, theta0, curv, center, lr, steps, gamma):
-    phi, buffer = theta0.copy(), np.zeros_like(theta0)
-    path = [phi.copy()]
-    for _ in range(steps):
-        phi, buffer = fn(phi, _gradient(phi, curv, center), buffer, lr, gamma)
-        path.append(np.array(phi, copy=True))
-    return np.stack(path), np.asarray(buffer)
-
-
 def _library_reference(theta0, curv, center, lr, steps, gamma):
     optimizer = SGD(lr=lr, momentum=gamma, nesterov=True)
     path, state = _run_library(optimizer, theta0, curv, center, steps)
     return path, state["momentum_buffer"].copy()
 
 
-# ---------------------------------------------------------- Adagrad, RMSprop
-
-
-def _adagrad_inputs(rng):
-    return {**_problem(rng, (0.1, 0.5)), "eps": float(rng.choice([1e-3, 1e-2]))}
-
-
-def _adagrad_call(fn, theta0, curv, center, lr, steps, eps):
-    theta, G = theta0.copy(), np.zeros_like(theta0)
-    path = [theta.copy()]
-    for _ in range(steps):
-        theta, G = fn(theta, _gradient(theta, curv, center), G, lr, eps=eps)
-        path.append(np.array(theta, copy=True))
-    return np.stack(path), np.asarray(G)
-
-
 def _adagrad_reference(theta0, curv, center, lr, steps, eps):
     path, state = _run_library(Adagrad(lr=lr, eps=eps), theta0, curv, center, steps)
     return path, state["sum"].copy()
-
-
-def _rmsprop_inputs(rng):
-    return {
-        **_problem(rng, (0.01, 0.05)),
-        "alpha": float(rng.uniform(0.8, 0.99)),
-        "eps": float(rng.choice([1e-3, 1e-2])),
-    }
-
-
-def _rmsprop_call(fn, theta0, curv, center, lr, steps, alpha, eps):
-    theta, G = theta0.copy(), np.zeros_like(theta0)
-    path = [theta.copy()]
-    for _ in range(steps):
-        theta, G = fn(
-            theta, _gradient(theta, curv, center), G, lr, alpha=alpha, eps=eps
-        )
-        path.append(np.array(theta, copy=True))
-    return np.stack(path), np.asarray(G)
 
 
 def _rmsprop_reference(theta0, curv, center, lr, steps, alpha, eps):
@@ -163,35 +361,21 @@ def _rmsprop_reference(theta0, curv, center, lr, steps, alpha, eps):
     return path, state["square_avg"].copy()
 
 
-# ---------------------------------------------------------------------- Adam
+def _bias_reference(betas, ts):
+    """Adam's first average after t constant unit gradients, per (beta, t)."""
+    factors = []
+    for beta, t in zip(betas, ts, strict=True):
+        optimizer = Adam(lr=1e-3, betas=(float(beta), 0.999))
+        params = {"theta": np.zeros(1)}
+        for _ in range(int(t)):
+            optimizer.step(params, {"theta": np.ones(1)})
+        factors.append(float(optimizer.state_of(params["theta"])["exp_avg"][0]))
+    return np.array(factors)
 
 
-def _adam_inputs(rng):
-    return {
-        **_problem(rng, (0.02, 0.1)),
-        "beta1": float(rng.uniform(0.8, 0.95)),
-        "beta2": float(rng.uniform(0.9, 0.999)),
-        "eps": float(rng.choice([1e-3, 1e-2])),
-    }
-
-
-def _adam_call(fn, theta0, curv, center, lr, steps, beta1, beta2, eps):
-    theta, m, v = theta0.copy(), np.zeros_like(theta0), np.zeros_like(theta0)
-    path = [theta.copy()]
-    for t in range(1, steps + 1):
-        theta, m, v = fn(
-            theta,
-            _gradient(theta, curv, center),
-            m,
-            v,
-            t,
-            lr,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-        )
-        path.append(np.array(theta, copy=True))
-    return np.stack(path), np.asarray(m), np.asarray(v)
+def _first_step_reference(grad, lr, beta1, beta2):
+    m, v = (1.0 - beta1) * grad, (1.0 - beta2) * grad**2
+    return -lr * m / np.sqrt(v)
 
 
 def _adam_reference(theta0, curv, center, lr, steps, beta1, beta2, eps):
@@ -200,38 +384,23 @@ def _adam_reference(theta0, curv, center, lr, steps, beta1, beta2, eps):
     return path, state["exp_avg"].copy(), state["exp_avg_sq"].copy()
 
 
-# ------------------------------------------------------------ early stopping
+def _adadelta_reference(theta0, curv, center, lr, steps, rho, eps):
+    optimizer = Adadelta(lr=lr, rho=rho, eps=eps)
+    return _run_library(optimizer, theta0, curv, center, steps)[0]
 
 
-_N_CURVES = 8
+def _adamax_reference(theta0, curv, center, lr, steps, beta1, beta2, eps):
+    optimizer = Adamax(lr=lr, betas=(beta1, beta2), eps=eps)
+    return _run_library(optimizer, theta0, curv, center, steps)[0]
 
 
-def _stopping_inputs(rng):
-    """Noisy validation curves that fall, then (mostly) rise again, each with
-    its own patience and min_delta (half of them 0); the last one keeps
-    falling, so that training never stops."""
-    curves, patiences, deltas = [], [], []
-    for k in range(_N_CURVES):
-        n = int(rng.integers(25, 60))
-        epochs = np.arange(n)
-        turn = rng.uniform(0.3, 1.2) * n  # where over-fitting sets in
-        noise = rng.normal(0.0, 0.015, size=n)
-        if k == _N_CURVES - 1:
-            turn, noise = n, 0.0 * noise  # still improving: training never stops
-        curves.append(
-            0.2 + 1.5 / (1.0 + epochs) + 0.02 * np.maximum(epochs - turn, 0.0) + noise
-        )
-        patiences.append(int(rng.integers(1, 9)))
-        deltas.append(0.0 if k % 2 == 0 else float(rng.choice([0.002, 0.005, 0.01])))
-    return {"curves": curves, "patiences": patiences, "min_deltas": deltas}
-
-
-def _stopping_call(fn, curves, patiences, min_deltas):
-    results = []
-    for curve, patience, min_delta in zip(curves, patiences, min_deltas, strict=True):
-        stop, best = fn(list(curve), patience, min_delta=min_delta)
-        results.append([-1 if stop is None else int(stop), int(best)])
-    return np.array(results, dtype=np.int64)
+def _nadam_reference(
+    theta0, curv, center, lr, steps, beta1, beta2, eps, momentum_decay
+):
+    optimizer = NAdam(
+        lr=lr, betas=(beta1, beta2), eps=eps, momentum_decay=momentum_decay
+    )
+    return _run_library(optimizer, theta0, curv, center, steps)[0]
 
 
 class _Recorder:
@@ -259,6 +428,29 @@ def _stopping_reference(curves, patiences, min_deltas):
     return np.array(results, dtype=np.int64)
 
 
+# The inline questions' answers, from the derivations in the notebook.
+_VELOCITY_GAIN_GAMMA = 0.95  # q_velocity_gain: v -> lr * g / (1 - gamma)
+_ADAM_BETA1 = 0.9  # q_adam_beta2: (1 - beta1) = sqrt(1 - beta2)
+_DECAY_LR, _DECAY_LAMBDA = 0.1, 1e-3  # q_decay_half_life: (1 - lr lam)^t <= 1/2
+
+
+def _number_near(expected, tolerance, hint):
+    """A compare for a numeric answer: within ``tolerance`` of ``expected``."""
+
+    def compare(_, received):
+        try:
+            value = float(received)
+        except (TypeError, ValueError):
+            return f"expected a number, received {type(received).__name__}"
+        if abs(value - expected) <= tolerance:
+            return None
+        return f"{value:g} is not the value the derivation gives ({hint})"
+
+    return compare
+
+
+_HALF_LIFE = math.ceil(math.log(0.5) / math.log(1.0 - _DECAY_LR * _DECAY_LAMBDA))
+
 CHECKS = [
     Check(
         name="momentum_step",
@@ -269,10 +461,30 @@ CHECKS = [
         rtol=1e-9,
         atol=1e-12,
         outputs=("trajectory of theta (one row per step)", "final velocity"),
-        hint=(
-            "v = gamma * v + lr * grad, then theta = theta - v (the lecture's form; "
-            "return both)."
+        hint="Update the velocity first, then move theta by the new velocity; "
+        "return both.",
+    ),
+    Check(
+        name="momentum_weights",
+        points=1,
+        make_inputs=_weights_inputs,
+        call=lambda fn, t, lr, gamma: np.asarray(fn(t, lr, gamma), dtype=float),
+        reference=_weights_reference,
+        rtol=1e-9,
+        atol=1e-12,
+        outputs=("weights of grad f(theta^0), ..., grad f(theta^(t-1)) in v^t",),
+        hint="Unroll the recurrence from v^0 = 0: the newest gradient (k = t - 1) "
+        "enters with weight lr, each older one with one more factor gamma.",
+    ),
+    Check(
+        name="q_velocity_gain",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=_answer_call,
+        compare=_number_near(
+            1.0 / (1.0 - _VELOCITY_GAIN_GAMMA), 1e-6, "sum the geometric series"
         ),
+        hint="Let t grow in your unrolled sum with a constant gradient g.",
     ),
     Check(
         name="nesterov_step",
@@ -283,10 +495,18 @@ CHECKS = [
         rtol=1e-9,
         atol=1e-12,
         outputs=("trajectory of theta (one row per step)", "final velocity"),
-        hint=(
-            "Evaluate the gradient at the look-ahead point: "
-            "v = gamma * v + lr * grad_fn(theta - gamma * v), then theta = theta - v."
-        ),
+        hint="Evaluate the gradient at the look-ahead point theta - gamma * v "
+        "(with the old velocity), not at theta.",
+    ),
+    Check(
+        name="lookahead_next",
+        points=1,
+        make_inputs=_lookahead_inputs,
+        call=lambda fn, phi, v_old, v_new, gamma: fn(phi, v_old, v_new, gamma),
+        reference=_lookahead_reference,
+        outputs=("phi^(t+1)",),
+        hint="Write theta^t and theta^(t+1) in terms of phi and the velocities, "
+        "then use theta^(t+1) = theta^t - v^(t+1).",
     ),
     Check(
         name="nesterov_library_step",
@@ -297,10 +517,8 @@ CHECKS = [
         rtol=1e-9,
         atol=1e-12,
         outputs=("trajectory of phi (one row per step)", "final buffer"),
-        hint=(
-            "buffer = momentum * buffer + grad, then "
-            "phi = phi - lr * (grad + momentum * buffer) with the *new* buffer."
-        ),
+        hint="Update the buffer first; the step on phi uses the gradient and the "
+        "*new* buffer, as your derivation gives.",
     ),
     Check(
         name="adagrad_step",
@@ -311,10 +529,8 @@ CHECKS = [
         rtol=1e-9,
         atol=1e-12,
         outputs=("trajectory of theta (one row per step)", "final G"),
-        hint=(
-            "G = G + grad**2 first, then theta = theta - lr * grad / (sqrt(G) + eps): "
-            "eps is added after the square root."
-        ),
+        hint="G = G + grad**2 first, then theta = theta - lr * grad / (sqrt(G) + eps): "
+        "eps is added after the square root.",
     ),
     Check(
         name="rmsprop_step",
@@ -325,10 +541,41 @@ CHECKS = [
         rtol=1e-9,
         atol=1e-12,
         outputs=("trajectory of theta (one row per step)", "final G"),
-        hint=(
-            "G = alpha * G + (1 - alpha) * grad**2, then "
-            "theta = theta - lr * grad / (sqrt(G) + eps) (eps after the root)."
+        hint="G = alpha * G + (1 - alpha) * grad**2, then "
+        "theta = theta - lr * grad / (sqrt(G) + eps) (eps after the root).",
+    ),
+    Check(
+        name="bias_factor",
+        points=1,
+        make_inputs=_bias_inputs,
+        call=_bias_call,
+        reference=_bias_reference,
+        rtol=1e-9,
+        atol=1e-12,
+        outputs=("the factor c_t, one per (beta, t)",),
+        hint="Unroll M_t from M_0 = 0 with a constant gradient and sum the "
+        "finite geometric series; c_1 = 1 - beta.",
+    ),
+    Check(
+        name="uncorrected_first_step",
+        points=1,
+        make_inputs=_first_step_inputs,
+        call=lambda fn, grad, lr, beta1, beta2: fn(grad, lr, beta1, beta2),
+        reference=_first_step_reference,
+        outputs=("theta_1 - theta_0",),
+        hint="After one step M_1 and G_1 are known in closed form; the change of "
+        "theta is minus lr times M_1 / sqrt(G_1) (a step goes downhill).",
+    ),
+    Check(
+        name="q_adam_beta2",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=_answer_call,
+        compare=_number_near(
+            1.0 - (1.0 - _ADAM_BETA1) ** 2, 1e-9, "set your first step equal to lr"
         ),
+        hint="Your uncorrected first step has length lr times a factor of beta1 "
+        "and beta2: when is that factor 1?",
     ),
     Check(
         name="adam_step",
@@ -339,25 +586,79 @@ CHECKS = [
         rtol=1e-9,
         atol=1e-12,
         outputs=("trajectory of theta (one row per step)", "final m", "final v"),
-        hint=(
-            "m and v are the running averages without correction; the step uses "
-            "m / (1 - beta1**t) and v / (1 - beta2**t) with t starting at 1, and "
-            "eps is added after the square root."
-        ),
+        hint="m and v are the running averages without correction; the step uses "
+        "the corrected ones, with t starting at 1, and eps is added after the "
+        "square root.",
+    ),
+    Check(
+        name="adadelta_step",
+        points=2,
+        make_inputs=_adadelta_inputs,
+        call=_adadelta_call,
+        reference=_adadelta_reference,
+        rtol=1e-9,
+        atol=1e-12,
+        outputs=("trajectory of theta (one row per step)",),
+        hint="Update G first; the step Delta uses the *old* U (epsilon inside both "
+        "roots); then update U with Delta**2 and move theta by lr * Delta.",
+    ),
+    Check(
+        name="adamax_step",
+        points=1,
+        make_inputs=_adam_inputs,
+        call=_adamax_call,
+        reference=_adamax_reference,
+        rtol=1e-9,
+        atol=1e-12,
+        outputs=("trajectory of theta (one row per step)",),
+        hint="u = max(beta2 * u, |grad| + eps) element-wise (np.maximum); only m is "
+        "bias-corrected, and no eps is added in the division.",
+    ),
+    Check(
+        name="nadam_step",
+        points=2,
+        make_inputs=_nadam_inputs,
+        call=_nadam_call,
+        reference=_nadam_reference,
+        rtol=1e-9,
+        atol=1e-12,
+        outputs=("trajectory of theta (one row per step)",),
+        hint="mu_t and mu_(t+1) from the schedule; mu_product is the product of "
+        "mu_1 ... mu_t (multiply by mu_t before using it), and the momentum term "
+        "divides by 1 - mu_product * mu_(t+1).",
+    ),
+    Check(
+        name="momentum_weight_decay_step",
+        points=1,
+        make_inputs=_decay_inputs,
+        call=_decay_call,
+        reference=_decay_reference,
+        rtol=1e-9,
+        atol=1e-12,
+        outputs=("trajectory of theta (one row per step)", "final velocity"),
+        hint="The decay term weight_decay * theta is added to the gradient before "
+        "the momentum update, with theta before the step.",
+    ),
+    Check(
+        name="q_decay_half_life",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=_answer_call,
+        compare=_number_near(_HALF_LIFE, 0.0, "the first whole step"),
+        hint="Without a loss gradient each step multiplies a weight by the same "
+        "factor; find the first step t at which the product is at most 1/2.",
     ),
     Check(
         name="early_stopping",
-        points=1,
+        points=2,
         make_inputs=_stopping_inputs,
         call=_stopping_call,
         reference=_stopping_reference,
         rtol=0,
         atol=0,
         outputs=("one row per curve: (stop epoch, -1 for None; best epoch)",),
-        hint=(
-            "An epoch improves if its loss is below best - min_delta; count the "
-            "epochs since the last improvement and stop at the epoch where that "
-            "count reaches patience. Epochs are numbered from 0."
-        ),
+        hint="An epoch improves if its loss is below best - min_delta; count the "
+        "epochs since the last improvement and stop at the epoch where that "
+        "count reaches patience. Epochs are numbered from 0.",
     ),
 ]

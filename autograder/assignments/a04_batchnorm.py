@@ -3,7 +3,13 @@
 The students' backward functions take a cache in the notebook's format (a
 dict with ``x``, ``mean``, ``var``, ``x_hat``, ``gamma`` and ``eps``); the
 checks build it themselves, so each backward part is graded on its own,
-independently of the student's forward.
+independently of the student's forward. The steps of the derivation are
+checked one node at a time (the gradient at the variance, then at the
+mean), before the whole backward pass and its compact form. The running
+averages are compared with :class:`dlcore.layers.BatchNorm`'s buffers over
+a sequence of batches; the ZCA whitening of the inputs with a plain NumPy
+reference (dlcore has none). The inline questions are zero-argument
+functions whose value is compared with the number the derivation gives.
 """
 
 import numpy as np
@@ -11,6 +17,15 @@ import numpy as np
 import dlcore.functional.batchnorm as bn
 import dlcore.layers
 from autograder.checks import Check
+
+# dlcore functions the graded cells ask the students to write themselves.
+WITHHELD = [
+    "dlcore.functional.batchnorm_forward",
+    "dlcore.functional.batchnorm_backward",
+    "dlcore.functional.batchnorm.batchnorm_backward_compact",
+    "dlcore.functional.batchnorm.batchnorm_inference",
+    "dlcore.functional.batchnorm.batchnorm_affine",
+]
 
 CACHE_KEYS = ("x", "mean", "var", "x_hat", "gamma", "eps")
 
@@ -69,7 +84,30 @@ def _fold_inputs(rng):
     }
 
 
-# ------------------------------------------------- the notebook's cache
+def _running_inputs(rng):
+    d = int(rng.integers(2, 6))
+    batches = [
+        rng.normal(rng.uniform(-2, 2, d), rng.uniform(0.5, 3, d), size=(m, d))
+        for m in rng.integers(2, 12, size=int(rng.integers(3, 8)))
+    ]
+    return {
+        "running_mean": rng.normal(size=d),
+        "running_var": rng.uniform(0.5, 2.0, d),
+        "batches": batches,
+        "momentum": float(rng.uniform(0.05, 0.5)),
+    }
+
+
+def _whitening_inputs(rng):
+    n, d = int(rng.integers(40, 200)), int(rng.integers(2, 6))
+    mixing = rng.normal(size=(d, d)) * rng.uniform(0.2, 3.0, d)
+    x = rng.normal(size=(n, d)) @ mixing + rng.uniform(-3, 3, d)
+    return {"x": x, "eps": float(rng.choice([1e-5, 1e-2]))}
+
+
+# ------------------------------------------------------------- references
+#
+# The notebook's cache, and how each answer is run on the inputs.
 
 
 def _student_cache(x, gamma, beta, eps=1e-5):
@@ -107,13 +145,73 @@ def _forward_reference(x, gamma, beta):
     return out, cache.mean, cache.var, cache.x_hat
 
 
-def _var_mean_reference(x, gamma, beta, dout):
-    """Steps 1 and 2 of the lecture's graph, from dlcore's cache."""
+def _var_reference(x, gamma, beta, dout):
+    """Step 1 of the lecture's graph (the variance node), from dlcore's cache."""
     _, cache = bn.batchnorm_forward(x, gamma, beta)
     d_x_hat = dout * gamma
-    d_var = -0.5 * np.sum(d_x_hat * cache.centered, axis=0) * cache.inv_std**3
-    d_mean = -np.sum(d_x_hat, axis=0) * cache.inv_std
-    return d_var, d_mean
+    return -0.5 * np.sum(d_x_hat * cache.centered, axis=0) * cache.inv_std**3
+
+
+def _mean_reference(x, gamma, beta, dout):
+    """Step 2 of the lecture's graph (the mean node), from dlcore's cache."""
+    _, cache = bn.batchnorm_forward(x, gamma, beta)
+    return -np.sum(dout * gamma, axis=0) * cache.inv_std
+
+
+def _call_node(fn, x, gamma, beta, dout):
+    """A node's gradient from the student's function: (d_x_hat, cache) -> (D,)."""
+    return fn(dout * gamma, _student_cache(x, gamma, beta))
+
+
+def _call_running(fn, running_mean, running_var, batches, momentum):
+    mean, var = running_mean.copy(), running_var.copy()
+    for batch in batches:
+        mean, var = fn(mean, var, batch, momentum)
+    return np.asarray(mean), np.asarray(var)
+
+
+def _running_reference(running_mean, running_var, batches, momentum):
+    layer = dlcore.layers.BatchNorm(momentum=momentum)
+    layer.build((len(running_mean),))
+    layer.buffers["running_mean"][...] = running_mean
+    layer.buffers["running_var"][...] = running_var
+    for batch in batches:
+        layer.forward(batch, training=True)
+    return layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy()
+
+
+def _whitening_reference(x, eps):
+    """ZCA: W = U diag(1 / sqrt(lambda + eps)) U^T of the biased covariance."""
+    mean = x.mean(axis=0)
+    centered = x - mean
+    eigenvalues, eigenvectors = np.linalg.eigh(centered.T @ centered / len(x))
+    return mean, (eigenvectors / np.sqrt(eigenvalues + eps)) @ eigenvectors.T
+
+
+def _answer_call(fn):
+    """An inline question: the student's zero-argument function returns the answer."""
+    return fn()
+
+
+def _number_near(expected, tolerance, hint):
+    """A compare for a numeric answer: within ``tolerance`` of ``expected``."""
+
+    def compare(_, received):
+        try:
+            value = float(received)
+        except (TypeError, ValueError):
+            return f"expected a number, received {type(received).__name__}"
+        if abs(value - expected) <= tolerance:
+            return None
+        return f"{value:g} is not the value the derivation gives ({hint})"
+
+    return compare
+
+
+# The inline questions' answers, from the derivations in the notebook.
+_MOMENTUM = 0.1  # q_running_memory: first k with (1 - momentum)^k < 0.01
+_RUNNING_MEMORY = int(np.ceil(np.log(0.01) / np.log(1 - _MOMENTUM)))
+_BATCH = 4  # q_batch_variance_factor: E[var_B] / sigma^2 = (m - 1) / m
 
 
 def _backward_reference(backward):
@@ -167,17 +265,33 @@ CHECKS = [
         "gamma * (x - mean) / sqrt(var + eps) + beta.",
     ),
     Check(
-        name="bn_backward_var_mean",
+        name="bn_backward_var",
         points=1,
         make_inputs=_backward_inputs,
-        call=lambda fn, x, gamma, beta, dout: tuple(
-            fn(dout * gamma, _student_cache(x, gamma, beta))
-        ),
-        reference=_var_mean_reference,
-        outputs=("d_var", "d_mean"),
-        hint="d_var = -1/2 * sum_i d_x_hat_i * (x_i - mean) * (var + eps)^(-3/2) and "
-        "d_mean = -sum_i d_x_hat_i * (var + eps)^(-1/2), sums over the batch (axis=0); "
-        "the path from the mean through the variance contributes zero.",
+        call=_call_node,
+        reference=_var_reference,
+        outputs=("d_var",),
+        hint="One term per child x_hat_i, summed over the batch (axis=0); the local "
+        "derivative comes from the power -1/2 of (var + eps).",
+    ),
+    Check(
+        name="bn_backward_mean",
+        points=1,
+        make_inputs=_backward_inputs,
+        call=_call_node,
+        reference=_mean_reference,
+        outputs=("d_mean",),
+        hint="Sum over the children x_hat_i (axis=0); think about what the path "
+        "through the variance contributes.",
+    ),
+    Check(
+        name="q_dvar_dmean",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=_answer_call,
+        compare=_number_near(0.0, 1e-12, "differentiate v_b with s held fixed"),
+        hint="Differentiate (1/n) sum_i (s_i - mu)^2 with respect to mu and use "
+        "the definition of mu.",
     ),
     Check(
         name="batchnorm_backward",
@@ -186,9 +300,9 @@ CHECKS = [
         call=_call_backward,
         reference=_backward_reference(bn.batchnorm_backward),
         outputs=("dx", "dgamma", "dbeta"),
-        hint="d_x_hat = dout * gamma; then dx = d_x_hat / sqrt(var + eps) "
-        "+ (2/N) d_var (x - mean) + d_mean / N, with N the batch size; "
-        "dgamma = sum(dout * x_hat), dbeta = sum(dout), both over axis 0.",
+        hint="Three paths into each x_i: through x_hat_i, through the variance and "
+        "through the mean, each with its local derivative (the last two carry a "
+        "1/N); dgamma and dbeta are sums over axis 0.",
     ),
     Check(
         name="batchnorm_backward_compact",
@@ -197,8 +311,36 @@ CHECKS = [
         call=_call_backward,
         reference=_backward_reference(bn.batchnorm_backward_compact),
         outputs=("dx", "dgamma", "dbeta"),
-        hint="dx = gamma / (N sqrt(var + eps)) * (N dout - dbeta - x_hat * dgamma); "
-        "N is the batch size and the two sums are over the batch (axis 0).",
+        hint="Substitute d_var and d_mean into the graph version and collect the "
+        "common factor; N is the batch size, and the sums over the batch are "
+        "dbeta and dgamma.",
+    ),
+    Check(
+        name="running_statistics",
+        points=2,
+        make_inputs=_running_inputs,
+        call=_call_running,
+        reference=_running_reference,
+        outputs=("running mean", "running var"),
+        hint="(1 - momentum) * old + momentum * batch statistic, with the batch "
+        "variance made unbiased: multiplied by m / (m - 1), m the batch size.",
+    ),
+    Check(
+        name="q_running_memory",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=_answer_call,
+        compare=_number_near(_RUNNING_MEMORY, 0.0, "the first whole batch"),
+        hint="After k updates the initial value is multiplied by the same factor "
+        "k times.",
+    ),
+    Check(
+        name="q_batch_variance_factor",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=_answer_call,
+        compare=_number_near((_BATCH - 1) / _BATCH, 1e-9, "for m = 4"),
+        hint="Expand the average of (x_i - mu_B)^2 around the true mean.",
     ),
     Check(
         name="population_statistics",
@@ -225,13 +367,16 @@ CHECKS = [
         hint="a = gamma / sqrt(var + eps) scales row j of W (W has shape "
         "(D_out, D_in): a[:, None] * W); the bias becomes a * (b - mean) + beta.",
     ),
-]
-
-# dlcore functions the graded cells ask the students to write themselves.
-WITHHELD = [
-    "dlcore.functional.batchnorm_forward",
-    "dlcore.functional.batchnorm_backward",
-    "dlcore.functional.batchnorm.batchnorm_backward_compact",
-    "dlcore.functional.batchnorm.batchnorm_inference",
-    "dlcore.functional.batchnorm.batchnorm_affine",
+    Check(
+        name="zca_whitening",
+        points=2,
+        make_inputs=_whitening_inputs,
+        call=lambda fn, x, eps: tuple(fn(x, eps)),
+        reference=_whitening_reference,
+        rtol=1e-6,
+        atol=1e-9,
+        outputs=("mean", "W"),
+        hint="The covariance divides by N; np.linalg.eigh gives its eigenvalues and "
+        "eigenvectors U; W = U diag(1 / sqrt(eigenvalues + eps)) U^T is symmetric.",
+    ),
 ]
