@@ -51,7 +51,6 @@ declarations, dlcore or anything of ``autograder``.
 from __future__ import annotations
 
 import ast
-import re
 import symtable
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,30 +58,19 @@ from pathlib import Path
 
 import nbformat
 
+from ..source import grade_id, is_answer, is_test, points, read_check_call, strip_magics
+from . import protocol
+
 __all__ = [
     "CallSpec",
     "GradeCellSpec",
     "Step",
     "SourceNotebook",
     "Program",
-    "strip_magics",
     "build_program",
     "extract_harness",
+    "imported_modules",
 ]
-
-_MAGIC = re.compile(r"^(\s*)[%!]")
-
-
-def strip_magics(source: str) -> str:
-    """Replace IPython magic and shell lines by ``pass`` (same indentation)."""
-    return "\n".join(
-        _MAGIC.sub(r"\1pass  # ", line) if _MAGIC.match(line) else line
-        for line in source.splitlines()
-    )
-
-
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 # ------------------------------------------------------------- names
@@ -351,27 +339,12 @@ def _check_calls(source: str, assignment: str, grade_id: str):
             a.name in ("check", "autograder.checks") for a in stmt.names
         ):
             continue
-        call = stmt.value if isinstance(stmt, ast.Expr) else None
-        func = getattr(call, "func", None)
-        name = getattr(func, "id", getattr(func, "attr", None))
-        if isinstance(call, ast.Call) and name == "check":
-            args, keywords = call.args, call.keywords
-            hidden = [k for k in keywords if k.arg == "hidden"]
-            if (
-                len(args) == 3
-                and isinstance(args[0], ast.Constant)
-                and args[0].value == assignment
-                and isinstance(args[1], ast.Constant)
-                and isinstance(args[1].value, str)
-                and len(keywords) == len(hidden) <= 1
-                and all(isinstance(k.value, ast.Constant) for k in hidden)
-            ):
-                is_hidden = bool(hidden and hidden[0].value.value)
-                calls.append(
-                    CallSpec(grade_id, args[1].value, ast.unparse(args[2]), is_hidden)
-                )
-                continue
-            return [], "", "a check(...) call of an unexpected form"
+        found = read_check_call(stmt.value) if isinstance(stmt, ast.Expr) else None
+        if found is not None:
+            if found.problem or found.assignment != assignment:
+                return [], "", "a check(...) call of an unexpected form"
+            calls.append(CallSpec(grade_id, found.name, found.expr, found.hidden))
+            continue
         if _asserts(stmt):
             return [], "", "the test cell asserts something itself"
         other.append(ast.unparse(stmt))
@@ -413,18 +386,17 @@ class SourceNotebook:
         self.known_ids: set[str] = set()
         self._units: dict[int, list[_Unit]] = {}
         for index, cell in enumerate(self.cells):
-            meta = _meta(cell)
-            grade_id = meta.get("grade_id")
-            if grade_id:
-                self.known_ids.add(grade_id)
+            cell_id = grade_id(cell)
+            if cell_id:
+                self.known_ids.add(cell_id)
             if cell.cell_type != "code":
                 continue
-            if meta.get("solution"):
-                self.answer_ids.append(grade_id)
-            elif meta.get("grade"):
-                calls, other, why = _check_calls(cell.source, assignment, grade_id)
-                self.grade_cells[grade_id] = GradeCellSpec(
-                    grade_id, float(meta.get("points", 0)), calls, why
+            if is_answer(cell):
+                self.answer_ids.append(cell_id)
+            elif is_test(cell):
+                calls, other, why = _check_calls(cell.source, assignment, cell_id)
+                self.grade_cells[cell_id] = GradeCellSpec(
+                    cell_id, points(cell), calls, why
                 )
                 self._units[index] = _units(other)
             else:
@@ -437,17 +409,16 @@ class SourceNotebook:
         previous = None
         nearest: dict[str, str | None] = {}
         for cell in self.cells:
-            meta = _meta(cell)
             if cell.cell_type != "code":
                 continue
-            if meta.get("solution"):
-                previous = meta["grade_id"]
+            if is_answer(cell):
+                previous = grade_id(cell)
                 found = names_of(strip_magics(cell.source))
                 for name in found[0] if found else ():
                     defined.setdefault(name, []).append(previous)
-            elif meta.get("grade"):
-                nearest[meta["grade_id"]] = previous
-        for grade_id, spec in self.grade_cells.items():
+            elif is_test(cell):
+                nearest[grade_id(cell)] = previous
+        for test_id, spec in self.grade_cells.items():
             answers: list[str] = []
             for call in spec.calls:
                 found = names_of(call.expr)
@@ -455,8 +426,8 @@ class SourceNotebook:
                     for answer in defined.get(name, []):
                         if answer not in answers:
                             answers.append(answer)
-            if not answers and nearest.get(grade_id):
-                answers.append(nearest[grade_id])
+            if not answers and nearest.get(test_id):
+                answers.append(nearest[test_id])
             spec.answer_cells = answers
 
     @property
@@ -472,27 +443,28 @@ class Step:
     """A step of the child program: a cell to execute or a graded call."""
 
     id: str
-    kind: str  # "cell" or "call"
+    kind: str  # protocol.CELL or protocol.CALL
     label: str
     code: str = ""  # cells
     call: CallSpec | None = None  # calls
 
-    def to_json(self) -> dict:
-        data = {"id": self.id, "kind": self.kind, "label": self.label}
-        if self.kind == "cell":
-            data["code"] = self.code
-        else:
-            data.update(
-                check=self.call.check, expr=self.call.expr, inputs=self.call.key
-            )
-        return data
+    def for_child(self) -> protocol.ChildStep:
+        """The step as the child receives it."""
+        if self.kind == protocol.CELL:
+            return protocol.ChildStep(self.id, self.kind, self.label, code=self.code)
+        return protocol.ChildStep(
+            self.id,
+            self.kind,
+            self.label,
+            check=self.call.check,
+            expr=self.call.expr,
+            inputs=self.call.key,
+        )
 
 
 @dataclass
 class Program:
     steps: list[Step]
-    missing_answers: list[str]  # answer cells the submission does not have
-    extra_cells: int  # code cells the student added
 
 
 def build_program(source: SourceNotebook, submitted) -> Program:
@@ -501,11 +473,11 @@ def build_program(source: SourceNotebook, submitted) -> Program:
     extras: dict[str | None, list[str]] = {}
     anchor = None
     for cell in submitted.cells if submitted is not None else []:
-        grade_id = _meta(cell).get("grade_id")
-        if grade_id in source.known_ids:
-            if grade_id in source.answer_ids and cell.cell_type == "code":
-                answers.setdefault(grade_id, []).append(cell.source)
-            anchor = grade_id  # the submission's copy of a locked cell: unused
+        cell_id = grade_id(cell)
+        if cell_id in source.known_ids:
+            if cell_id in source.answer_ids and cell.cell_type == "code":
+                answers.setdefault(cell_id, []).append(cell.source)
+            anchor = cell_id  # the submission's copy of a locked cell: unused
         elif cell.cell_type == "code" and cell.source.strip():
             extras.setdefault(anchor, []).append(cell.source)
 
@@ -514,21 +486,20 @@ def build_program(source: SourceNotebook, submitted) -> Program:
     for i, code in enumerate(extras.get(None, [])):
         plan.append(("extra", f"extra cell {i + 1} at the top", _units(code)))
     for index, cell in enumerate(source.cells):
-        meta = _meta(cell)
-        grade_id = meta.get("grade_id")
+        cell_id = grade_id(cell)
         if cell.cell_type == "code":
-            if meta.get("solution"):
-                for code in answers.get(grade_id, []):
-                    plan.append(("answer", f"answer {grade_id}", code))
-            elif meta.get("grade"):
-                plan.append(("locked", f"cell {grade_id}", source._units[index]))
-                for call in source.grade_cells[grade_id].calls:
-                    plan.append(("call", f"test {grade_id}", call))
+            if is_answer(cell):
+                for code in answers.get(cell_id, []):
+                    plan.append(("answer", f"answer {cell_id}", code))
+            elif is_test(cell):
+                plan.append(("locked", f"cell {cell_id}", source._units[index]))
+                for call in source.grade_cells[cell_id].calls:
+                    plan.append(("call", f"test {cell_id}", call))
             else:
                 units = source._units[index]
-                plan.append(("locked", f"cell {grade_id or index}", units))
-        for i, code in enumerate(extras.get(grade_id, []) if grade_id else []):
-            plan.append(("extra", f"extra cell {i + 1} after {grade_id}", _units(code)))
+                plan.append(("locked", f"cell {cell_id or index}", units))
+        for i, code in enumerate(extras.get(cell_id, []) if cell_id else []):
+            plan.append(("extra", f"extra cell {i + 1} after {cell_id}", _units(code)))
 
     # Slice the locked and extra cells by what the answers and calls need.
     kept = _slice_program(plan)
@@ -540,14 +511,14 @@ def build_program(source: SourceNotebook, submitted) -> Program:
             chosen = [u.code for j, u in enumerate(item, start=position) if j in kept]
             position += len(item)
             if chosen:
-                steps.append(Step(f"s{len(steps)}", "cell", label, "\n".join(chosen)))
+                code = "\n".join(chosen)
+                steps.append(Step(f"s{len(steps)}", protocol.CELL, label, code))
         elif kind == "answer":
-            steps.append(Step(f"s{len(steps)}", "cell", label, strip_magics(item)))
+            code = strip_magics(item)
+            steps.append(Step(f"s{len(steps)}", protocol.CELL, label, code))
         else:
-            steps.append(Step(f"s{len(steps)}", "call", label, call=item))
-    missing = [a for a in source.answer_ids if a not in answers]
-    n_extra = sum(len(v) for v in extras.values())
-    return Program(steps, missing, n_extra)
+            steps.append(Step(f"s{len(steps)}", protocol.CALL, label, call=item))
+    return Program(steps)
 
 
 # ------------------------------------------------------------- harness
@@ -587,6 +558,26 @@ def _imports_autograder(code: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Extracted:
+    """A declared expression bound to ``alias``, and the module code it needs."""
+
+    code: str
+    units: set[int]  # indices of the module's statements it needs
+    problem: str = ""  # why it cannot be extracted ("does not parse", ...)
+
+
+def _extract(units: Sequence[_Unit], alias: str, expr: ast.expr) -> _Extracted:
+    code = f"{alias} = {ast.unparse(expr)}"
+    found = names_of(code)
+    if found is None:
+        return _Extracted(code, set(), "does not parse")
+    mine = _slice(units, found[1])
+    if any(_imports_autograder(units[i].code) for i in mine):
+        return _Extracted(code, mine, "needs the autograder package")
+    return _Extracted(code, mine)
+
+
 def extract_harness(
     module_source: str, names: Iterable[str], build: Iterable[str] = ()
 ) -> tuple[str, dict]:
@@ -616,24 +607,14 @@ def extract_harness(
     entries = []
     maker_entries = []
 
-    def extract(alias: str, expr, what: str) -> tuple[str, set[int]] | str:
-        code = f"{alias} = {ast.unparse(expr)}"
-        found = names_of(code)
-        if found is None:
-            return f"its {what} does not parse"
-        mine = _slice(units, found[1])
-        if any(_imports_autograder(units[i].code) for i in mine):
-            return f"its {what} needs the autograder package"
-        return code, mine
-
     for index, name in enumerate(sorted(set(names))):
         expr = calls.get(name)
         if expr is None:
             problems[name] = "its Check(...) declaration has no literal name and call"
             continue
-        got = extract(f"_trusted_call_{index}", expr, "call")
-        if isinstance(got, str):
-            problems[name] = got
+        got = _extract(units, f"_trusted_call_{index}", expr)
+        if got.problem:
+            problems[name] = f"its call {got.problem}"
             continue
         if name in build:
             if makers.get(name) is None:
@@ -642,14 +623,16 @@ def extract_harness(
                     "be extracted"
                 )
                 continue
-            made = extract(f"_trusted_inputs_{index}", makers[name], "make_inputs")
-            if isinstance(made, str):
-                problems[name] = f"its inputs are not plain data and {made[4:]}"
+            made = _extract(units, f"_trusted_inputs_{index}", makers[name])
+            if made.problem:
+                problems[name] = (
+                    f"its inputs are not plain data and its make_inputs {made.problem}"
+                )
                 continue
-            kept |= made[1]
-            maker_entries.append((name, f"_trusted_inputs_{index}", made[0]))
-        kept |= got[1]
-        entries.append((name, f"_trusted_call_{index}", got[0]))
+            kept |= made.units
+            maker_entries.append((name, f"_trusted_inputs_{index}", made.code))
+        kept |= got.units
+        entries.append((name, f"_trusted_call_{index}", got.code))
     lines = [units[i].code for i in sorted(kept)]
     lines += [code for _, _, code in entries + maker_entries]
     lines.append("CALLS = {" + ", ".join(f"{n!r}: {a}" for n, a, _ in entries) + "}")
