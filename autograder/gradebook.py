@@ -17,13 +17,10 @@ what nbgrader found, what the trusted re-check found and why. A grader's
 own comment text is kept; the re-check's part starts with :data:`MARK` and
 is replaced on every run, or removed when the two verdicts agree again.
 
-Hidden tests are not run in the kernel at all while autograding (the
-kernel prints that the re-check scores them and moves on), so a test cell
-whose visible checks pass gets its points from nbgrader there. When the
-re-check then finds that only hidden checks failed, that is not a
+When only hidden checks failed, and the kernel's run passed the cell (it
+defers hidden tests: ``autograder/HIDDEN_TESTS.md``), that is not a
 disagreement but the hidden tests' score: the comment says "hidden test
-scored by the trusted re-check", with the failing check and what kind of
-problem it found (never a value computed from the hidden inputs).
+scored by the trusted re-check".
 
 ``needs_manual_grade`` is left as it is: the pipeline sets it for
 submissions a person must look at (a dead kernel, a deleted test cell).

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 __all__ = [
     "BEGIN_SOLUTION",
     "END_SOLUTION",
+    "SOLUTION_MARKERS",
     "BEGIN_HIDDEN",
     "END_HIDDEN",
     "HIDDEN_KEYWORD",
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
+SOLUTION_MARKERS = (BEGIN_SOLUTION, END_SOLUTION)
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 HIDDEN_KEYWORD = "hidden"  # check(..., hidden=True)
 # Text that must never reach a student (the release, the feedback).

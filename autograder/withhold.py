@@ -49,7 +49,6 @@ __all__ = [
     "WithheldFunctionError",
     "Withholder",
     "install",
-    "installed",
     "trusted",
     "uninstall",
 ]
@@ -119,10 +118,6 @@ class Withholder(importlib.abc.MetaPathFinder):
         self._inside: dict[str, bool] = {}  # file name -> inside dlcore?
 
     # -- guarding --------------------------------------------------------
-
-    def guarded(self) -> dict[str, object]:
-        """The guarded functions, ``{dotted name: original function}``."""
-        return dict(self._guarded)
 
     def add(self, names: Iterable[str]) -> None:
         self.names += [n for n in names if n not in self.names]
@@ -272,11 +267,6 @@ def install(names: Iterable[str]) -> list[str]:
         sys.meta_path.insert(0, _process_withholder)
     _process_withholder.add(names)
     return _process_withholder.apply()
-
-
-def installed() -> dict[str, object]:
-    """The guarded functions, ``{dotted name: original function}``."""
-    return {} if _process_withholder is None else _process_withholder.guarded()
 
 
 def uninstall() -> None:

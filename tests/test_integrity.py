@@ -154,7 +154,7 @@ def _register(db_url: str, students, auto_full: bool = True) -> None:
 
 def _release_into(db_url: str, folder: Path) -> None:
     """The pipeline's release step: the gradebook learns the assignment."""
-    from autograder.cli import generate_release
+    from autograder.pipeline import generate_release
 
     generate_release(ROOT, [ASSIGNMENT], folder, db_url=db_url)
 
@@ -279,7 +279,7 @@ def test_a_second_run_skips_everyone_and_changes_nothing(corpus_run, monkeypatch
     from nbgrader.api import Gradebook
 
     from autograder.trusted import recheck_assignment
-    from autograder.trusted.recheck import load_state
+    from autograder.trusted.results import load_state
 
     def scores():
         with Gradebook(corpus_run["db_url"]) as gb:
@@ -474,7 +474,7 @@ def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
 
     from autograder.trusted import recheck_assignment
-    from autograder.trusted.recheck import load_state
+    from autograder.trusted.results import load_state
 
     state = tmp_path / "state"
     submissions = tmp_path / "submitted"

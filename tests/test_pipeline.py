@@ -581,7 +581,7 @@ def test_kernel_start_hook_only_acts_while_autograding(monkeypatch):
 
 
 def test_structure_problems_find_deleted_and_duplicated_grade_cells(tmp_path):
-    from autograder.cli import structure_problems
+    from autograder.pipeline import structure_problems
 
     source = ROOT / "solutions" / FIRST / f"{FIRST}.ipynb"
     nb = nbformat.read(source, 4)

@@ -21,6 +21,8 @@ again where student code cannot reach the verdict:
 * a static scan flags (does not grade) code that tampers with grading.
 
 Modules: :mod:`.recheck` (the :class:`Session`: prepares, then grades),
+:mod:`.assignment` (:func:`recheck_assignment`: every submission, resumably),
+:mod:`.harness` (the declared calls the child runs),
 :mod:`.attempts` (runs a program, again without a step that stopped it),
 :mod:`.children` (the child processes and the fork-server registry),
 :mod:`.protocol` (what parent and child say), :mod:`.runner` (the child),
@@ -39,7 +41,11 @@ __all__ = ["recheck_assignment", "Session", "Limits", "TrustedRecheckError"]
 
 
 def __getattr__(name):  # lazy: nbgrader's kernels import .kernel alone
-    if name in ("recheck_assignment", "Session", "TrustedRecheckError"):
+    if name == "recheck_assignment":
+        from .assignment import recheck_assignment
+
+        return recheck_assignment
+    if name in ("Session", "TrustedRecheckError"):
         from . import recheck
 
         return getattr(recheck, name)

@@ -20,7 +20,6 @@ The child's code is staged from memory (:func:`read_child_code`,
 :func:`stage_code`) as a package ``trusted_child`` that mirrors this one
 (``trusted_child/withhold.py``, ``trusted_child/trusted/runner.py``...), so
 the modules import each other in the child exactly as they do here.
-:func:`watch` follows a child by the progress protocol (:mod:`.protocol`).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import selectors
 import shutil
 import signal
 import socket
@@ -38,9 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -54,9 +50,7 @@ __all__ = [
     "ForkServer",
     "ForkServerError",
     "ChildLauncher",
-    "Attempt",
     "ensure_running",
-    "watch",
     "kill_group",
     "child_environment",
     "read_child_code",
@@ -568,104 +562,3 @@ class ChildLauncher:
 
     def close(self) -> None:
         self.server = None  # shared: it stays for the next session
-
-
-# ------------------------------------------------------------ watching
-
-
-@dataclass
-class Attempt:
-    """What one child process did, as its progress reports and exit tell."""
-
-    started: list[str] = field(default_factory=list)
-    ended: set[str] = field(default_factory=set)
-    current: str | None = None  # the step running when it stopped
-    done: bool = False
-    reason: str = ""  # why the process stopped before the end
-    sandbox: dict = field(default_factory=dict)
-    stdout: bytes = b""
-    stderr: bytes = b""
-    returncode: int | None = None
-
-    def record(self, event: str, argument: str) -> bool:
-        """Take in one progress event; True if a step started or ended."""
-        if event == protocol.STEP_STARTED:
-            self.current = argument
-            self.started.append(argument)
-            return True
-        if event == protocol.STEP_ENDED:
-            self.ended.add(argument)
-            self.current = None
-            return True
-        if event == protocol.DONE:
-            self.done = True
-        elif event == protocol.CONFINED and not self.sandbox:
-            try:
-                self.sandbox = dict(json.loads(argument))
-            except (ValueError, TypeError):
-                pass
-        return False
-
-
-def _timed_out(limits: Limits, start: float, step_start: float, now: float) -> str:
-    """Why the child must be stopped now ("" if it may go on)."""
-    step_deadline = step_start + limits.step_seconds
-    attempt_deadline = start + limits.attempt_seconds
-    if now < min(step_deadline, attempt_deadline):
-        return ""
-    if attempt_deadline <= step_deadline:
-        return f"ran over {limits.attempt_seconds:g} s in all"
-    return f"did not finish within {limits.step_seconds:g} s"
-
-
-def watch(child: Child, limits: Limits, attempt: Attempt) -> None:
-    """Follow ``child`` until its pipes close, killing it when it runs over.
-
-    Its output is kept up to ``limits.output_bytes`` per stream; its
-    progress goes into ``attempt``.
-    """
-    selector = selectors.DefaultSelector()
-    selector.register(child.stdout, selectors.EVENT_READ, "stdout")
-    selector.register(child.stderr, selectors.EVENT_READ, "stderr")
-    selector.register(child.progress, selectors.EVENT_READ, "progress")
-    kept = {"stdout": bytearray(), "stderr": bytearray()}
-    pending = b""
-    start = step_start = time.monotonic()
-    open_streams = 3
-    kill_deadline = None
-    try:
-        while open_streams:
-            now = time.monotonic()
-            if kill_deadline is None:
-                why = _timed_out(limits, start, step_start, now)
-                if why:
-                    attempt.reason = why
-                    kill_group(child.pid)
-                    kill_deadline = now + 5.0
-                    continue
-                deadline = min(
-                    step_start + limits.step_seconds, start + limits.attempt_seconds
-                )
-            elif now >= kill_deadline:
-                break  # something still holds a pipe open: give up
-            else:
-                deadline = kill_deadline
-            for key, _ in selector.select(timeout=max(deadline - now, 0.0)):
-                data = os.read(key.fd, 1 << 16)
-                if not data:
-                    selector.unregister(key.fd)
-                    open_streams -= 1
-                elif key.data != "progress":
-                    room = limits.output_bytes - len(kept[key.data])
-                    if room > 0:
-                        kept[key.data] += data[:room]
-                elif len(pending) <= 1 << 20:  # beyond: flooded, ignored
-                    pending += data
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        if attempt.record(*protocol.parse_progress(line)):
-                            step_start = time.monotonic()
-    finally:
-        selector.close()
-    attempt.stdout = bytes(kept["stdout"])
-    attempt.stderr = bytes(kept["stderr"])

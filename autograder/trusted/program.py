@@ -42,10 +42,8 @@ Which cells run (the rule)
 * IPython syntax: lines starting with ``%`` or ``!`` (magics, shell
   commands) are replaced by ``pass``; everything else is plain Python.
 
-The same slicing extracts, from the assignment's declaration module, the
-``call`` of each check and the module-level helpers it uses (the
-*harness*), so the child runs the declared calls without importing the
-declarations, dlcore or anything of ``autograder``.
+The same slicing extracts the declared calls the child runs
+(:mod:`.harness`).
 """
 
 from __future__ import annotations
@@ -68,7 +66,6 @@ __all__ = [
     "SourceNotebook",
     "Program",
     "build_program",
-    "extract_harness",
     "imported_modules",
 ]
 
@@ -119,7 +116,7 @@ def _walk_symbols(table: symtable.SymbolTable):
 
 
 @dataclass
-class _Unit:
+class Unit:
     """One top-level statement of a locked or extra cell."""
 
     code: str
@@ -166,7 +163,7 @@ def _mutations(stmt: ast.stmt) -> tuple[set[str], set[str]]:
     return receivers, arguments
 
 
-def _units(source: str) -> list[_Unit]:
+def _units(source: str) -> list[Unit]:
     try:
         tree = ast.parse(strip_magics(source))
     except SyntaxError:
@@ -188,7 +185,7 @@ def _units(source: str) -> list[_Unit]:
             kind = "value"
             receivers, arguments = _mutations(stmt)
         units.append(
-            _Unit(
+            Unit(
                 code,
                 *found,
                 star=star,
@@ -200,7 +197,7 @@ def _units(source: str) -> list[_Unit]:
     return units
 
 
-def _slice(units: Sequence[_Unit], needed: set[str]) -> set[int]:
+def bindings_needed(units: Sequence[Unit], needed: set[str]) -> set[int]:
     """Indices of the units that bind (transitively) a needed name."""
     needed = set(needed)
     kept: set[int] = {i for i, u in enumerate(units) if u.star}
@@ -228,7 +225,7 @@ def _slice_program(plan: list[tuple[str, str, object]]) -> set[int]:
     imports or definitions are never "changed" (``np.random.seed(0)`` or
     ``plot(relu_forward)`` are not needed).
     """
-    units: list[tuple[int, _Unit]] = []  # (position, unit)
+    units: list[tuple[int, Unit]] = []  # (position, unit)
     last_use: dict[str, int] = {}
     value_names: set[str] = set()
     graded: set[str] = set()
@@ -384,7 +381,7 @@ class SourceNotebook:
         self.answer_ids: list[str] = []
         self.grade_cells: dict[str, GradeCellSpec] = {}
         self.known_ids: set[str] = set()
-        self._units: dict[int, list[_Unit]] = {}
+        self._units: dict[int, list[Unit]] = {}
         for index, cell in enumerate(self.cells):
             cell_id = grade_id(cell)
             if cell_id:
@@ -519,124 +516,3 @@ def build_program(source: SourceNotebook, submitted) -> Program:
         else:
             steps.append(Step(f"s{len(steps)}", protocol.CALL, label, call=item))
     return Program(steps)
-
-
-# ------------------------------------------------------------- harness
-
-
-def _find_check_calls(
-    tree: ast.Module, field: str = "call", position: int = 3
-) -> dict[str, ast.expr]:
-    """``{check name: the expression of its field}`` of each ``Check(...)``."""
-    found: dict[str, ast.expr] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if getattr(func, "id", getattr(func, "attr", None)) != "Check":
-            continue
-        keywords = {k.arg: k.value for k in node.keywords if k.arg}
-        name = keywords.get("name", node.args[0] if node.args else None)
-        call = keywords.get(
-            field, node.args[position] if len(node.args) > position else None
-        )
-        if isinstance(name, ast.Constant) and isinstance(name.value, str) and call:
-            found[name.value] = call
-    return found
-
-
-def _imports_autograder(code: str) -> bool:
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            modules = [node.module or ""]
-        else:
-            continue
-        if any(m == "autograder" or m.startswith("autograder.") for m in modules):
-            return True
-    return False
-
-
-@dataclass(frozen=True)
-class _Extracted:
-    """A declared expression bound to ``alias``, and the module code it needs."""
-
-    code: str
-    units: set[int]  # indices of the module's statements it needs
-    problem: str = ""  # why it cannot be extracted ("does not parse", ...)
-
-
-def _extract(units: Sequence[_Unit], alias: str, expr: ast.expr) -> _Extracted:
-    code = f"{alias} = {ast.unparse(expr)}"
-    found = names_of(code)
-    if found is None:
-        return _Extracted(code, set(), "does not parse")
-    mine = _slice(units, found[1])
-    if any(_imports_autograder(units[i].code) for i in mine):
-        return _Extracted(code, mine, "needs the autograder package")
-    return _Extracted(code, mine)
-
-
-def extract_harness(
-    module_source: str, names: Iterable[str], build: Iterable[str] = ()
-) -> tuple[str, dict]:
-    """Code defining ``CALLS = {check name: call}`` for the named checks.
-
-    For the checks in ``build`` (inputs that are not plain data) it also
-    defines ``MAKERS = {check name: make_inputs}``: the child makes their
-    inputs from the seeded generator it is given.
-
-    Returns ``(code, problems)``: ``problems[name]`` explains each check
-    whose ``call`` (or ``make_inputs``) could not be extracted (the rest
-    still work). A harness never imports ``autograder``: the child cannot
-    read it.
-    """
-    tree = ast.parse(module_source)
-    calls = _find_check_calls(tree)
-    makers = _find_check_calls(tree, "make_inputs", 2)
-    build = set(build)
-    units = []
-    for stmt in tree.body:
-        code = ast.unparse(stmt)
-        found = names_of(code)
-        if found is not None:
-            units.append(_Unit(code, *found))
-    problems: dict[str, str] = {}
-    kept: set[int] = set()
-    entries = []
-    maker_entries = []
-
-    for index, name in enumerate(sorted(set(names))):
-        expr = calls.get(name)
-        if expr is None:
-            problems[name] = "its Check(...) declaration has no literal name and call"
-            continue
-        got = _extract(units, f"_trusted_call_{index}", expr)
-        if got.problem:
-            problems[name] = f"its call {got.problem}"
-            continue
-        if name in build:
-            if makers.get(name) is None:
-                problems[name] = (
-                    "its inputs are not plain data and its make_inputs cannot "
-                    "be extracted"
-                )
-                continue
-            made = _extract(units, f"_trusted_inputs_{index}", makers[name])
-            if made.problem:
-                problems[name] = (
-                    f"its inputs are not plain data and its make_inputs {made.problem}"
-                )
-                continue
-            kept |= made.units
-            maker_entries.append((name, f"_trusted_inputs_{index}", made.code))
-        kept |= got.units
-        entries.append((name, f"_trusted_call_{index}", got.code))
-    lines = [units[i].code for i in sorted(kept)]
-    lines += [code for _, _, code in entries + maker_entries]
-    lines.append("CALLS = {" + ", ".join(f"{n!r}: {a}" for n, a, _ in entries) + "}")
-    lines.append(
-        "MAKERS = {" + ", ".join(f"{n!r}: {a}" for n, a, _ in maker_entries) + "}"
-    )
-    return "\n".join(lines) + "\n", problems

@@ -36,8 +36,8 @@ without the step that stopped it. A graded call that stopped it fails (with
 the other calls of its test cell); a cell that stopped it is left out (what
 it would have defined is missing).
 
-:func:`recheck_assignment` runs a session over the submissions of an
-assignment, writes the verdicts into nbgrader's gradebook
+:func:`~autograder.trusted.assignment.recheck_assignment` runs a session
+over the submissions of an assignment, writes the verdicts into nbgrader's gradebook
 (:func:`autograder.gradebook.write_verdicts`), scans each submission
 (:mod:`~autograder.trusted.scan`) and records its progress per student, so
 an interrupted run resumes where it stopped
@@ -55,15 +55,13 @@ import sys
 import sysconfig
 import tempfile
 import time
-import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import nbformat
 import numpy as np
 
-from .. import declarations, gradebook, paths
-from ..nbgrader_config import course_config
+from .. import declarations, paths
 from ..source import BEGIN_HIDDEN, grade_id
 from . import codec, sandbox
 from .attempts import ProgramRunner, TrustedRecheckError
@@ -75,20 +73,18 @@ from .children import (
     remove_stale_folders,
     stage_code,
 )
-from .program import SourceNotebook, build_program, extract_harness, imported_modules
+from .harness import extract_harness
+from .program import SourceNotebook, build_program, imported_modules
 from .results import (
     TRUSTED_VERSION,
     NotebookResult,
-    RecheckReport,
     SubmissionResult,
-    load_state,
-    save_state,
 )
 from .sandbox import Limits
 from .scan import scan_notebook
 from .scoring import Scorer
 
-__all__ = ["TrustedRecheckError", "Session", "recheck_assignment"]
+__all__ = ["TrustedRecheckError", "Session"]
 
 # What every Python process needs to read besides its own installation.
 _SYSTEM_READ = (
@@ -467,168 +463,3 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-# ------------------------------------------------------------- the run
-
-
-def recheck_assignment(
-    course_root: str | os.PathLike,
-    assignment_id: str,
-    students: Iterable[str] | None = None,
-    *,
-    submissions: str | os.PathLike | None = None,
-    db_url: str | None = None,
-    state_dir: str | os.PathLike | None = None,
-    limits: Limits | None = None,
-    resume: bool = True,
-    write: bool = True,
-    out: Callable[[str], None] | None = print,
-    session: Session | None = None,
-) -> RecheckReport:
-    """Re-check an assignment's submissions and let the verdict decide.
-
-    Call it after ``nbgrader autograde`` (the instructor's ``autograde``
-    command does). For each student with a folder
-    ``<submissions>/<student>/<assignment_id>/``, the submitted notebooks
-    are re-checked in an isolated process; where the trusted score of a
-    test cell differs from the gradebook's, it is written into nbgrader's
-    gradebook as the manual score with a comment saying why (see
-    :func:`autograder.gradebook.write_verdicts`), so formgrader and the CSV
-    export show it.
-
-    Resumable: after each student the verdict is committed to the
-    gradebook, then recorded in ``<state dir>/trusted/<assignment>.json``
-    with a fingerprint of everything it depends on (the submitted and
-    autograded notebooks, the source notebook, the declarations, the
-    hidden inputs). A student whose fingerprint is recorded is skipped, so
-    a run that crashed midway picks up where it stopped and loses nothing.
-
-    Parameters
-    ----------
-    course_root : path holding ``solutions/``.
-    assignment_id : str
-    students : names, optional (default: every submission found).
-    submissions : folder laid out ``<student>/<assignment>/*.ipynb``
-        (default: nbgrader's submitted directory of the course).
-    db_url : nbgrader gradebook (default: the course's).
-    state_dir : where the progress file goes (default: the course state).
-    limits : :class:`~autograder.trusted.sandbox.Limits` of each child.
-    resume : skip students already re-checked with the same fingerprint.
-    write : write verdicts into the gradebook (False: only report).
-    out : where progress lines go (None: silent).
-    session : a :class:`Session` of this assignment made *before*
-        ``nbgrader autograde`` ran (with :meth:`Session.snapshot` of the
-        submissions): then nothing the verdict depends on (source notebook,
-        declarations, expected outputs, the submitted notebooks, the child's
-        code) is read after student code ran unconfined in nbgrader's
-        kernels. Left open. Default: a new session, closed at the end.
-
-    Returns
-    -------
-    RecheckReport
-        Per student the trusted scores, the grades it changed, the scan's
-        flags and the time taken; ``report.print()`` prints it.
-    """
-    started = time.perf_counter()
-    root = Path(course_root).resolve()
-    config = course_config(root)
-    run = _Run(
-        assignment=assignment_id,
-        db_url=(db_url or config.CourseDirectory.db_url) if write else None,
-        submissions=Path(submissions or config.CourseDirectory.submitted_directory),
-        autograded=Path(config.CourseDirectory.autograded_directory),
-        state_dir=Path(state_dir) if state_dir else paths.state_dir(),
-        resume=resume,
-        say=out or (lambda line: None),
-    )
-    if students is None:
-        students = paths.submitted_students(run.submissions, assignment_id)
-    owned = session is None
-    if owned:
-        session = Session(root, assignment_id, limits=limits)
-    elif session.assignment != assignment_id:
-        raise ValueError(
-            f"a session of {session.assignment!r} cannot re-check {assignment_id!r}"
-        )
-    report = RecheckReport(assignment_id)
-    try:
-        report.sandbox = session.sandbox_report
-        report.children = session.children
-        report.notes += session.unsupported_notes()
-        state = load_state(run.state_dir, assignment_id)
-        for student in students:
-            run.student(session, student, state, report)
-    finally:
-        if owned:
-            session.close()
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-class _Run:
-    """One :func:`recheck_assignment`: where things are, and per student."""
-
-    def __init__(
-        self, *, assignment, db_url, submissions, autograded, state_dir, resume, say
-    ):
-        self.assignment = assignment
-        self.db_url = db_url  # None: write nothing
-        self.submissions = submissions
-        self.autograded = autograded
-        self.state_dir = state_dir
-        self.resume = resume
-        self.say = say
-
-    def student(self, session: Session, student: str, state: dict, report) -> None:
-        """Re-check one student (unless done already) and record it."""
-        folder = self.submissions / student / self.assignment
-        notebooks = {s.name: folder / f"{s.name}.ipynb" for s in session.sources}
-        graded = [
-            self.autograded / student / self.assignment / f"{s.name}.ipynb"
-            for s in session.sources
-        ]
-        fingerprint = session.fingerprint(student, notebooks, graded)
-        entry = state["students"].get(student)
-        if (
-            self.resume
-            and entry
-            and entry.get("fingerprint") == fingerprint
-            and entry.get("status") == "done"
-        ):
-            report.skipped.append(student)
-            return
-        try:
-            result = session.recheck_submission(student, notebooks)
-            changes, notes = [], []
-            if self.db_url is not None:
-                changes, notes = gradebook.write_verdicts(
-                    self.db_url, self.assignment, student, result
-                )
-        except TrustedRecheckError:
-            raise
-        except Exception as err:  # one broken submission never stops the rest
-            report.failed[student] = f"{type(err).__name__}: {err}"
-            self.say(f"  {student}: NOT RE-CHECKED ({err})")
-            traceback.print_exc()
-            return
-        report.results[student] = result
-        report.changes += changes
-        report.notes += [f"{student}: {n}" for n in notes]
-        state["students"][student] = {
-            "fingerprint": fingerprint,
-            "status": "done",
-            "score": result.score,
-            "max_score": result.max_score,
-            "parts": result.parts(),
-            "changed": [str(c) for c in changes],
-            "flags": [str(f) for f in result.flags],
-            "seconds": round(result.seconds, 3),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
-        save_state(self.state_dir, self.assignment, state)
-        mark = " (grade changed)" if changes else ""
-        self.say(
-            f"  trusted {student}: {result.score:g} / {result.max_score:g} "
-            f"in {result.seconds:.2f} s{mark}"
-        )

@@ -112,7 +112,9 @@ def run(config: protocol.ChildConfig) -> None:
     # guard first: dlcore imported by the harness is guarded as well
     seed = config.numba_seed
     withholder = withhold.Withholder(
-        config.withheld, on_first_import=lambda: sandbox.copy_numba_seed(seed)
+        config.withheld,
+        advice=".",
+        on_first_import=lambda: sandbox.copy_numba_seed(seed),
     )
     sys.meta_path.insert(0, withholder)
     withholder.apply()
