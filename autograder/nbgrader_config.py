@@ -33,9 +33,10 @@ __all__ = ["course_config", "kernel_environment", "CELL_TIMEOUT", "KERNEL_START"
 CELL_TIMEOUT = 180
 
 # Run by every kernel nbgrader starts; it does something only while
-# autograding (NBGRADER_EXECUTION=autograde): see autograder.withhold.
+# autograding (NBGRADER_EXECUTION=autograde): see autograder.kernel_start.
 KERNEL_START = (
-    '__import__("autograder.withhold").withhold.install_for_autograde() and None'
+    '__import__("autograder.kernel_start")'
+    ".kernel_start.install_for_autograde() and None"
 )
 
 # Also run by every kernel nbgrader starts: dlcore's progress bars as text

@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 
 __all__ = [
+    "submitted_students",
     "course_root",
     "state_dir",
     "references_dir",
@@ -104,3 +105,21 @@ def course_secret(create: bool = True) -> str:
     finally:
         tmp.unlink()
     return path.read_text().strip()
+
+
+def submitted_students(submissions: Path, assignment: str | None = None):
+    """Who submitted what, from a folder laid out ``<student>/<assignment>/``.
+
+    With ``assignment``: the sorted list of its students. Without: a dict
+    ``{assignment: sorted students}`` over every assignment found.
+    """
+    by_assignment: dict[str, list[str]] = {}
+    folder = Path(submissions)
+    for student in (
+        sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    ):
+        for work in sorted(p for p in student.iterdir() if p.is_dir()):
+            by_assignment.setdefault(work.name, []).append(student.name)
+    if assignment is None:
+        return by_assignment
+    return by_assignment.get(assignment, [])

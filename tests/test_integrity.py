@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 from course_run import ASSIGNMENTS
 
-from autograder.trusted import codec, forkserver, recheck, sandbox
+from autograder.trusted import children, codec, sandbox
 from autograder.trusted.program import SourceNotebook, build_program
 from autograder.trusted.sandbox import Limits
 
@@ -154,7 +154,7 @@ def _register(db_url: str, students, auto_full: bool = True) -> None:
 
 def _release_into(db_url: str, folder: Path) -> None:
     """The pipeline's release step: the gradebook learns the assignment."""
-    from autograder.cli import generate_release
+    from autograder.pipeline import generate_release
 
     generate_release(ROOT, [ASSIGNMENT], folder, db_url=db_url)
 
@@ -279,7 +279,7 @@ def test_a_second_run_skips_everyone_and_changes_nothing(corpus_run, monkeypatch
     from nbgrader.api import Gradebook
 
     from autograder.trusted import recheck_assignment
-    from autograder.trusted.recheck import load_state
+    from autograder.trusted.results import load_state
 
     def scores():
         with Gradebook(corpus_run["db_url"]) as gb:
@@ -409,29 +409,29 @@ def test_children_fork_from_a_warm_server_that_outlives_them(tmp_path, monkeypat
         assert vandalised.score < full  # its own answers broke
         assert session.recheck_notebook(source, SOURCE).score == full
 
-        first = session._server
+        first = session.server
         first.process.kill()
         first.process.wait()
         again = session.recheck_notebook(source, SOURCE)
         assert again.score == full and again.attempts == 1
-        assert session._server is not first and session._server.alive
+        assert session.server is not first and session.server.alive
 
-        second = session._server
+        second = session.server
         threading.Timer(0.8, second.process.kill).start()
         lost = session.recheck_notebook(source, slow)
         assert lost.score == full and lost.attempts == 1, lost.events
-        assert session._server is not second and session._server.alive
-        third = session._server
+        assert session.server is not second and session.server.alive
+        third = session.server
 
     with Session(ROOT, ASSIGNMENT, limits=LIMITS) as session:
-        assert session._server is third  # one server per process, shared
+        assert session.server is third  # one server per process, shared
 
     with Session(ROOT, ASSIGNMENT, limits=LIMITS, warm=False) as session:
-        assert session.children == "fresh interpreters" and session._server is None
+        assert session.children == "fresh interpreters" and session.server is None
         assert session.recheck_notebook(session.sources[0], RELEASE).score == 0
 
-    monkeypatch.setattr(recheck, "_SERVERS", {})
-    monkeypatch.setattr(forkserver, "_BOOT", "import sys; sys.exit('no warm-up')")
+    monkeypatch.setattr(children, "_SERVERS", {})
+    monkeypatch.setattr(children, "_SERVER_BOOT", "import sys; sys.exit('no warm-up')")
     with Session(ROOT, ASSIGNMENT, limits=LIMITS) as session:  # calibrates fresh
         assert session.children.startswith("fresh interpreters (the fork server did")
         assert "no warm-up" in session.children
@@ -474,7 +474,7 @@ def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
 
     from autograder.trusted import recheck_assignment
-    from autograder.trusted.recheck import load_state
+    from autograder.trusted.results import load_state
 
     state = tmp_path / "state"
     submissions = tmp_path / "submitted"
@@ -678,7 +678,7 @@ def test_readable_except_grants_everything_but_the_denied_folders(tmp_path):
 
 
 def test_comments_keep_the_graders_text():
-    from autograder.trusted.gradebook import MARK, merge_comment
+    from autograder.gradebook import MARK, merge_comment
 
     mine = f"{MARK} test_relu: 0 / 1; ..."
     assert merge_comment(None, [mine]) == mine

@@ -397,11 +397,38 @@ def test_check_reports_expected_received_and_hint(monkeypatch, tmp_path):
     assert "dx:" in message and "first mismatch at index" in message
     assert "hint: The gradient passes only where x > 0" in message
 
-    def unfinished(x):
+
+def test_an_unfinished_answer_prints_one_line_unless_nbgrader_runs_it(
+    monkeypatch, capsys, tmp_path
+):
+    """A student's Run All goes on past a function still to write; under
+    nbgrader (validate, autograde) the test cell fails as before."""
+    from autograder.checks import check
+
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path))
+
+    def relu_forward(x):
         raise NotImplementedError()
 
-    with pytest.raises(NotImplementedError):
-        check(FIRST, "relu", (unfinished, relu_backward))
+    def relu_backward(dout, cache):
+        raise NotImplementedError()
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    check(FIRST, "relu", (relu_forward, relu_backward))
+    points = checks_points(FIRST, "relu")
+    assert capsys.readouterr().out.strip() == (
+        f"`relu_forward` is not implemented yet: 0 of {points:g} points"
+    )
+    for mode in ("validate", "autograde"):
+        monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        with pytest.raises(NotImplementedError):
+            check(FIRST, "relu", (relu_forward, relu_backward))
+
+
+def checks_points(assignment: str, name: str) -> float:
+    from autograder.declarations import get_check
+
+    return get_check(assignment, name).points
 
 
 def test_hidden_check_uses_stored_references_and_detects_stale_ones(
@@ -465,19 +492,55 @@ def test_hidden_check_defers_to_the_recheck_while_autograding(
         checks.check(FIRST, "tanh", pair, hidden=True)
 
 
-def test_hidden_summary_tells_no_values():
-    from autograder import checks
+# (received, what a failed hidden tanh check says) for expected (0, 1) arrays
+HIDDEN_CASES = (
+    ((np.zeros((2, 3)), np.full((2, 3), 1.5)), "dx: wrong values"),
+    ((np.zeros((2, 3)), np.ones((3, 2))), "dx: wrong shape"),
+    ((np.zeros((2, 3)), np.ones((2, 3), np.float32)), "dx: wrong dtype"),
+    ((np.zeros((2, 3)), None), "dx: not an array of numbers"),
+    (np.zeros((2, 3)), "the result has the wrong number of outputs"),
+)
 
-    declared = checks.get_check(FIRST, "tanh")
+
+def test_hidden_summary_tells_no_values():
+    from autograder import declarations
+
+    declared = declarations.get_check(FIRST, "tanh")
     expected = (np.zeros((2, 3)), np.ones((2, 3)))
-    for received, said in (
-        ((np.zeros((2, 3)), np.full((2, 3), 1.5)), "dx: wrong values"),
-        ((np.zeros((2, 3)), np.ones((3, 2))), "dx: wrong shape"),
-        ((np.zeros((2, 3)), np.ones((2, 3), np.float32)), "dx: wrong dtype"),
-        (np.zeros((2, 3)), "the result has the wrong number of outputs"),
-    ):
-        message = declared.verdict(expected, received)
-        assert checks.hidden_summary(declared, message) == said, message
+    for received, said in HIDDEN_CASES:
+        mismatches = declared.mismatches(expected, received)
+        summary = declarations.hidden_summary(declared, mismatches)
+        assert summary == said, declarations.render(mismatches)
+
+
+def test_rewording_the_messages_changes_no_score_and_no_hidden_summary(monkeypatch):
+    """Scores and hidden-test summaries read the Mismatch records, never the
+    text: a renderer that words every message differently changes neither."""
+    from autograder import declarations
+    from autograder.trusted.program import CallSpec
+    from autograder.trusted.scoring import Returned, Scorer
+
+    declared = declarations.get_check(FIRST, "tanh")
+    expected = (np.zeros((2, 3)), np.ones((2, 3)))
+    scorer = Scorer(
+        {"tanh": declared}, {"tanh.visible": expected, "tanh.hidden": expected}, {}
+    )
+    received = [r for r, _ in HIDDEN_CASES] + [expected]
+
+    def verdicts():
+        return [
+            scorer.verdict(CallSpec("t", "tanh", "pair", hidden), Returned(value))
+            for value in received
+            for hidden in (False, True)
+        ]
+
+    before = verdicts()
+    monkeypatch.setattr(declarations, "render_mismatch", lambda m: "REWORDED")
+    after = verdicts()
+    assert [v is None for v in before] == [v is None for v in after]
+    assert [v is None for v in before].count(True) == 2  # the right answer
+    assert before[1::2] == after[1::2]  # the hidden summaries
+    assert all(v == "REWORDED" for v in after[0::2][:-1])  # visible: rendered
 
 
 def test_withholding_blocks_students_but_not_dlcore():
@@ -505,20 +568,20 @@ def test_withholding_blocks_students_but_not_dlcore():
 
 
 def test_kernel_start_hook_only_acts_while_autograding(monkeypatch):
-    from autograder import withhold
+    from autograder import kernel_start, withhold
 
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    assert withhold.install_for_autograde(FIRST) == []
+    assert kernel_start.install_for_autograde(FIRST) == []
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     try:
-        guarded = withhold.install_for_autograde(FIRST)
+        guarded = kernel_start.install_for_autograde(FIRST)
         assert "dlcore.functional.relu_backward" in guarded
     finally:
         withhold.uninstall()
 
 
 def test_structure_problems_find_deleted_and_duplicated_grade_cells(tmp_path):
-    from autograder.cli import structure_problems
+    from autograder.pipeline import structure_problems
 
     source = ROOT / "solutions" / FIRST / f"{FIRST}.ipynb"
     nb = nbformat.read(source, 4)

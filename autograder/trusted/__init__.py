@@ -20,12 +20,19 @@ again where student code cannot reach the verdict:
   gradebook with a comment, and the submissions are listed;
 * a static scan flags (does not grade) code that tampers with grading.
 
-Modules: :mod:`.recheck` (orchestration), :mod:`.runner` (the child),
+Modules: :mod:`.recheck` (the :class:`Session`: prepares, then grades),
+:mod:`.assignment` (:func:`recheck_assignment`: every submission, resumably),
+:mod:`.harness` (the declared calls the child runs),
+:mod:`.attempts` (runs a program, again without a step that stopped it),
+:mod:`.children` (the child processes and the fork-server registry),
+:mod:`.protocol` (what parent and child say), :mod:`.runner` (the child),
+:mod:`.forkserver` (the warm interpreter children are forked from),
 :mod:`.sandbox` (confinement), :mod:`.codec` (plain data across the
-boundary), :mod:`.program` (which cells run), :mod:`.gradebook`,
-:mod:`.scan`, :mod:`.forkserver` (the warm interpreter children are forked
-from) and :mod:`.kernel` (confines nbgrader's own kernels too).
-See ``autograder/trusted/README.md``.
+boundary), :mod:`.program` (which cells run), :mod:`.scoring` (verdicts and
+scores), :mod:`.results` (result records, resume state), :mod:`.scan` and
+:mod:`.kernel` (confines nbgrader's own kernels too). The gradebook writes
+are in :mod:`autograder.gradebook`. See ``autograder/trusted/README.md``;
+hidden tests: ``autograder/HIDDEN_TESTS.md``.
 """
 
 from __future__ import annotations
@@ -33,8 +40,12 @@ from __future__ import annotations
 __all__ = ["recheck_assignment", "Session", "Limits", "TrustedRecheckError"]
 
 
-def __getattr__(name):  # lazy: the child imports codec/sandbox/runner alone
-    if name in ("recheck_assignment", "Session", "TrustedRecheckError"):
+def __getattr__(name):  # lazy: nbgrader's kernels import .kernel alone
+    if name == "recheck_assignment":
+        from .assignment import recheck_assignment
+
+        return recheck_assignment
+    if name in ("Session", "TrustedRecheckError"):
         from . import recheck
 
         return getattr(recheck, name)

@@ -5,7 +5,8 @@ code runs: importing NumPy, Numba and dlcore, then loading the first cached
 kernel (which initialises LLVM and makes Numba import SciPy's BLAS). For
 an assignment that trains a small CNN that is more than the whole check.
 So the grading process starts *one* server, shared by its
-:class:`Sessions <autograder.trusted.recheck.Session>`, the way a fresh
+:class:`Sessions <autograder.trusted.recheck.Session>` (the registry:
+:func:`autograder.trusted.children.ensure_running`), the way a fresh
 child used to start (``python -I``, the same scrubbed environment), which
 imports dlcore and what the course's notebooks import, loads every kernel in
 the course's Numba cache, and then, for each notebook run, forks.
@@ -42,9 +43,11 @@ The protocol, over a ``SOCK_SEQPACKET`` socket pair (one JSON message each):
   and when the child has ended ``{"returncode": n}`` (negative: the signal,
   as :attr:`subprocess.Popen.returncode`). One child at a time.
 
-The parent side is :class:`ForkServer`; it falls back to nothing itself:
-when the server cannot start or breaks, the session starts its children as
-fresh interpreters again.
+This module is the server, and runs only in it (staged with the child's
+code). The parent's handle on it is
+:class:`autograder.trusted.children.ForkServer`; when the server cannot
+start or breaks, :class:`~autograder.trusted.children.ChildLauncher` starts
+the children as fresh interpreters again.
 """
 
 from __future__ import annotations
@@ -53,23 +56,14 @@ import json
 import os
 import socket
 import sys
-import threading
 import time
 import traceback
 
-from . import runner, sandbox
+from . import protocol, runner, sandbox
 
-__all__ = ["ForkServer", "ForkServerError", "serve"]
+__all__ = ["serve"]
 
-PROGRESS_FD = 3  # where a forked child finds the progress pipe
 _MESSAGE = 1 << 20
-
-
-class ForkServerError(RuntimeError):
-    """The server did not start, or stopped answering."""
-
-
-# ------------------------------------------------------------ the server
 
 
 def _dlcore_dispatchers():
@@ -147,7 +141,7 @@ def _send(sock: socket.socket, message: dict) -> None:
 
 def _become_child(request: dict, fds: list[int]) -> None:
     """In the forked child: make the process what a fresh child would be."""
-    status = runner.EXIT_INTERNAL
+    status = protocol.EXIT_INTERNAL
     try:
         os.setsid()
         stdout, stderr, progress = fds
@@ -157,10 +151,12 @@ def _become_child(request: dict, fds: list[int]) -> None:
             (stdin, 0),
             (stdout, 1),
             (stderr, 2),
-            (progress, PROGRESS_FD),
+            (progress, protocol.PROGRESS_FD),
         ):
             os.dup2(fd, target)
-        os.closerange(PROGRESS_FD + 1, os.sysconf("SC_OPEN_MAX"))  # before NOFILE
+        os.closerange(
+            protocol.PROGRESS_FD + 1, os.sysconf("SC_OPEN_MAX")
+        )  # before NOFILE
         sandbox.resource_limiter(sandbox.Limits(**request["limits"]))()
         os.chdir(request["cwd"])
         os.environ.clear()
@@ -234,217 +230,3 @@ def serve(sock_fd: int, modules: list[str] = ()) -> None:
         finally:  # reaped even when the parent is gone
             _pid, status = os.waitpid(pid, 0)
         _send(sock, {"returncode": os.waitstatus_to_exitcode(status)})
-
-
-# ------------------------------------------------------------ the parent
-
-
-# The server starts like a fresh child: ``python -I``, only the staged code.
-_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "import json; from trusted_child.forkserver import serve; "
-    "serve(int(sys.argv[2]), json.loads(sys.argv[3]))"
-)
-
-
-class ForkedChild:
-    """One child forked by the server, as the parent watches it."""
-
-    def __init__(self, server: ForkServer, pid: int, pipes: tuple[int, int, int]):
-        self.server = server
-        self.pid = pid
-        self.stdout, self.stderr, self.progress = pipes
-        self.returncode: int | None = None
-        self.lost = False  # the server stopped answering about it
-        self._released = False
-
-    def poll(self) -> int | None:
-        """The exit status if the server has already reported it."""
-        return self.wait(timeout=0.0, quiet=True)
-
-    def wait(self, timeout: float = 10.0, quiet: bool = False) -> int | None:
-        """The exit status (negative: the signal); None if none came."""
-        if self.returncode is None and not self.lost:
-            reply = self.server._receive(timeout)
-            if reply is not None and "returncode" in reply:
-                self.returncode = int(reply["returncode"])
-            elif not (quiet and reply is None and self.server.alive):
-                self.lost = True
-                self.server.close()
-        return self.returncode
-
-    def close(self) -> None:
-        for fd in (self.stdout, self.stderr, self.progress):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if self.returncode is None and not self.lost:
-            self.wait()  # the server's answer must not reach the next child
-        if not self._released:
-            self._released = True
-            self.server._lock.release()
-
-
-class ForkServer:
-    """The parent's handle on a fork server (see the module docstring).
-
-    Parameters
-    ----------
-    stage : path
-        Folder holding the ``trusted_child`` package (this module, the
-        runner, the codec and the sandbox).
-    workdir : path
-        The server's own working directory, which also holds its Numba
-        cache (a copy of the course's, made before it starts).
-    env : dict
-        Its environment (the children's, with its own folders).
-    modules : list of str
-        Modules to import while warming up, besides dlcore (those the
-        notebooks import); one that fails to import is left to the child.
-    ready_seconds : float
-        How long warming up may take.
-
-    The server warms up while the caller goes on; :meth:`wait_ready` (and
-    the first :meth:`spawn`) waits for it.
-    """
-
-    def __init__(
-        self,
-        stage,
-        workdir,
-        env: dict,
-        modules: list[str] = (),
-        ready_seconds: float = 120.0,
-    ):
-        import subprocess
-
-        parent_end, server_end = socket.socketpair(
-            socket.AF_UNIX, socket.SOCK_SEQPACKET
-        )
-        self._sock = parent_end
-        self._log = os.path.join(workdir, "server.log")
-        limiter = sandbox.die_with_parent()
-        try:
-            with open(self._log, "wb") as log:
-                self.process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-I",
-                        "-c",
-                        _BOOT,
-                        str(stage),
-                        str(server_end.fileno()),
-                        json.dumps(list(modules)),
-                    ],
-                    cwd=workdir,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=log,
-                    pass_fds=(server_end.fileno(),),
-                    start_new_session=True,
-                    preexec_fn=limiter,
-                )
-        finally:
-            server_end.close()
-        self._ready_seconds = ready_seconds
-        # one child at a time: held from spawn() until ForkedChild.close()
-        self._lock = threading.RLock()
-        self.ready = False
-        self.kernels = 0
-        self.warmup_seconds = 0.0
-
-    def wait_ready(self) -> None:
-        """Wait until the server has warmed up; ForkServerError if it failed."""
-        with self._lock:
-            if not self.ready:
-                self._hello()
-
-    def _hello(self) -> None:
-        hello = self._receive(self._ready_seconds)
-        if not hello or not hello.get("ready"):
-            why = (hello or {}).get("error") or "it did not answer"
-            self.close()
-            raise ForkServerError(f"the fork server did not start: {why}{self._tail()}")
-        if int(hello.get("threads", 1)) != 1:
-            self.close()
-            raise ForkServerError(
-                f"the fork server runs {hello['threads']} threads after warming up; "
-                "forking it is not safe"
-            )
-        self.kernels = int(hello.get("kernels", 0))
-        self.warmup_seconds = float(hello.get("seconds", 0.0))
-        self.ready = True
-
-    def _tail(self) -> str:
-        try:
-            with open(self._log, "rb") as fh:
-                text = fh.read()[-2000:].decode(errors="replace").strip()
-        except OSError:
-            return ""
-        return f"\n{text}" if text else ""
-
-    @property
-    def alive(self) -> bool:
-        return self._sock is not None and self.process.poll() is None
-
-    def _receive(self, timeout: float) -> dict | None:
-        if self._sock is None:
-            return None
-        self._sock.settimeout(timeout)
-        try:
-            data = self._sock.recv(_MESSAGE)
-            return json.loads(data) if data else None
-        except (OSError, ValueError):
-            return None
-
-    def spawn(self, config: str, cwd: str, env: dict, limits) -> ForkedChild:
-        """Fork a child that runs ``runner.main(config)``; its pipes' read ends.
-
-        The server is the caller's until the child's :meth:`ForkedChild.close`.
-        """
-        self._lock.acquire()
-        try:
-            self.wait_ready()
-            if not self.alive:
-                raise ForkServerError("the fork server is not running")
-            return self._spawn(config, cwd, env, limits)
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def _spawn(self, config: str, cwd: str, env: dict, limits) -> ForkedChild:
-        pipes = [os.pipe() for _ in range(3)]
-        request = {"config": config, "cwd": cwd, "env": env, "limits": vars(limits)}
-        try:
-            socket.send_fds(
-                self._sock, [json.dumps(request).encode()], [w for _r, w in pipes]
-            )
-        except OSError as err:
-            for r, w in pipes:
-                os.close(r)
-                os.close(w)
-            self.close()
-            raise ForkServerError(f"the fork server is gone: {err}") from None
-        for _r, w in pipes:
-            os.close(w)
-        reads = tuple(r for r, _w in pipes)
-        reply = self._receive(10.0)
-        if not reply or "pid" not in reply:
-            for r in reads:
-                os.close(r)
-            self.close()
-            raise ForkServerError(f"the fork server did not fork: {reply}")
-        return ForkedChild(self, int(reply["pid"]), reads)
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        if self.process.poll() is None:
-            try:
-                self.process.wait(timeout=5)
-            except Exception:
-                self.process.kill()
-                self.process.wait()

@@ -42,16 +42,13 @@ Which cells run (the rule)
 * IPython syntax: lines starting with ``%`` or ``!`` (magics, shell
   commands) are replaced by ``pass``; everything else is plain Python.
 
-The same slicing extracts, from the assignment's declaration module, the
-``call`` of each check and the module-level helpers it uses (the
-*harness*), so the child runs the declared calls without importing the
-declarations, dlcore or anything of ``autograder``.
+The same slicing extracts the declared calls the child runs
+(:mod:`.harness`).
 """
 
 from __future__ import annotations
 
 import ast
-import re
 import symtable
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,30 +56,18 @@ from pathlib import Path
 
 import nbformat
 
+from ..source import grade_id, is_answer, is_test, points, read_check_call, strip_magics
+from . import protocol
+
 __all__ = [
     "CallSpec",
     "GradeCellSpec",
     "Step",
     "SourceNotebook",
     "Program",
-    "strip_magics",
     "build_program",
-    "extract_harness",
+    "imported_modules",
 ]
-
-_MAGIC = re.compile(r"^(\s*)[%!]")
-
-
-def strip_magics(source: str) -> str:
-    """Replace IPython magic and shell lines by ``pass`` (same indentation)."""
-    return "\n".join(
-        _MAGIC.sub(r"\1pass  # ", line) if _MAGIC.match(line) else line
-        for line in source.splitlines()
-    )
-
-
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 # ------------------------------------------------------------- names
@@ -131,7 +116,7 @@ def _walk_symbols(table: symtable.SymbolTable):
 
 
 @dataclass
-class _Unit:
+class Unit:
     """One top-level statement of a locked or extra cell."""
 
     code: str
@@ -178,7 +163,7 @@ def _mutations(stmt: ast.stmt) -> tuple[set[str], set[str]]:
     return receivers, arguments
 
 
-def _units(source: str) -> list[_Unit]:
+def _units(source: str) -> list[Unit]:
     try:
         tree = ast.parse(strip_magics(source))
     except SyntaxError:
@@ -200,7 +185,7 @@ def _units(source: str) -> list[_Unit]:
             kind = "value"
             receivers, arguments = _mutations(stmt)
         units.append(
-            _Unit(
+            Unit(
                 code,
                 *found,
                 star=star,
@@ -212,7 +197,7 @@ def _units(source: str) -> list[_Unit]:
     return units
 
 
-def _slice(units: Sequence[_Unit], needed: set[str]) -> set[int]:
+def bindings_needed(units: Sequence[Unit], needed: set[str]) -> set[int]:
     """Indices of the units that bind (transitively) a needed name."""
     needed = set(needed)
     kept: set[int] = {i for i, u in enumerate(units) if u.star}
@@ -240,7 +225,7 @@ def _slice_program(plan: list[tuple[str, str, object]]) -> set[int]:
     imports or definitions are never "changed" (``np.random.seed(0)`` or
     ``plot(relu_forward)`` are not needed).
     """
-    units: list[tuple[int, _Unit]] = []  # (position, unit)
+    units: list[tuple[int, Unit]] = []  # (position, unit)
     last_use: dict[str, int] = {}
     value_names: set[str] = set()
     graded: set[str] = set()
@@ -351,27 +336,12 @@ def _check_calls(source: str, assignment: str, grade_id: str):
             a.name in ("check", "autograder.checks") for a in stmt.names
         ):
             continue
-        call = stmt.value if isinstance(stmt, ast.Expr) else None
-        func = getattr(call, "func", None)
-        name = getattr(func, "id", getattr(func, "attr", None))
-        if isinstance(call, ast.Call) and name == "check":
-            args, keywords = call.args, call.keywords
-            hidden = [k for k in keywords if k.arg == "hidden"]
-            if (
-                len(args) == 3
-                and isinstance(args[0], ast.Constant)
-                and args[0].value == assignment
-                and isinstance(args[1], ast.Constant)
-                and isinstance(args[1].value, str)
-                and len(keywords) == len(hidden) <= 1
-                and all(isinstance(k.value, ast.Constant) for k in hidden)
-            ):
-                is_hidden = bool(hidden and hidden[0].value.value)
-                calls.append(
-                    CallSpec(grade_id, args[1].value, ast.unparse(args[2]), is_hidden)
-                )
-                continue
-            return [], "", "a check(...) call of an unexpected form"
+        found = read_check_call(stmt.value) if isinstance(stmt, ast.Expr) else None
+        if found is not None:
+            if found.problem or found.assignment != assignment:
+                return [], "", "a check(...) call of an unexpected form"
+            calls.append(CallSpec(grade_id, found.name, found.expr, found.hidden))
+            continue
         if _asserts(stmt):
             return [], "", "the test cell asserts something itself"
         other.append(ast.unparse(stmt))
@@ -411,20 +381,19 @@ class SourceNotebook:
         self.answer_ids: list[str] = []
         self.grade_cells: dict[str, GradeCellSpec] = {}
         self.known_ids: set[str] = set()
-        self._units: dict[int, list[_Unit]] = {}
+        self._units: dict[int, list[Unit]] = {}
         for index, cell in enumerate(self.cells):
-            meta = _meta(cell)
-            grade_id = meta.get("grade_id")
-            if grade_id:
-                self.known_ids.add(grade_id)
+            cell_id = grade_id(cell)
+            if cell_id:
+                self.known_ids.add(cell_id)
             if cell.cell_type != "code":
                 continue
-            if meta.get("solution"):
-                self.answer_ids.append(grade_id)
-            elif meta.get("grade"):
-                calls, other, why = _check_calls(cell.source, assignment, grade_id)
-                self.grade_cells[grade_id] = GradeCellSpec(
-                    grade_id, float(meta.get("points", 0)), calls, why
+            if is_answer(cell):
+                self.answer_ids.append(cell_id)
+            elif is_test(cell):
+                calls, other, why = _check_calls(cell.source, assignment, cell_id)
+                self.grade_cells[cell_id] = GradeCellSpec(
+                    cell_id, points(cell), calls, why
                 )
                 self._units[index] = _units(other)
             else:
@@ -437,17 +406,16 @@ class SourceNotebook:
         previous = None
         nearest: dict[str, str | None] = {}
         for cell in self.cells:
-            meta = _meta(cell)
             if cell.cell_type != "code":
                 continue
-            if meta.get("solution"):
-                previous = meta["grade_id"]
+            if is_answer(cell):
+                previous = grade_id(cell)
                 found = names_of(strip_magics(cell.source))
                 for name in found[0] if found else ():
                     defined.setdefault(name, []).append(previous)
-            elif meta.get("grade"):
-                nearest[meta["grade_id"]] = previous
-        for grade_id, spec in self.grade_cells.items():
+            elif is_test(cell):
+                nearest[grade_id(cell)] = previous
+        for test_id, spec in self.grade_cells.items():
             answers: list[str] = []
             for call in spec.calls:
                 found = names_of(call.expr)
@@ -455,8 +423,8 @@ class SourceNotebook:
                     for answer in defined.get(name, []):
                         if answer not in answers:
                             answers.append(answer)
-            if not answers and nearest.get(grade_id):
-                answers.append(nearest[grade_id])
+            if not answers and nearest.get(test_id):
+                answers.append(nearest[test_id])
             spec.answer_cells = answers
 
     @property
@@ -472,27 +440,28 @@ class Step:
     """A step of the child program: a cell to execute or a graded call."""
 
     id: str
-    kind: str  # "cell" or "call"
+    kind: str  # protocol.CELL or protocol.CALL
     label: str
     code: str = ""  # cells
     call: CallSpec | None = None  # calls
 
-    def to_json(self) -> dict:
-        data = {"id": self.id, "kind": self.kind, "label": self.label}
-        if self.kind == "cell":
-            data["code"] = self.code
-        else:
-            data.update(
-                check=self.call.check, expr=self.call.expr, inputs=self.call.key
-            )
-        return data
+    def for_child(self) -> protocol.ChildStep:
+        """The step as the child receives it."""
+        if self.kind == protocol.CELL:
+            return protocol.ChildStep(self.id, self.kind, self.label, code=self.code)
+        return protocol.ChildStep(
+            self.id,
+            self.kind,
+            self.label,
+            check=self.call.check,
+            expr=self.call.expr,
+            inputs=self.call.key,
+        )
 
 
 @dataclass
 class Program:
     steps: list[Step]
-    missing_answers: list[str]  # answer cells the submission does not have
-    extra_cells: int  # code cells the student added
 
 
 def build_program(source: SourceNotebook, submitted) -> Program:
@@ -501,11 +470,11 @@ def build_program(source: SourceNotebook, submitted) -> Program:
     extras: dict[str | None, list[str]] = {}
     anchor = None
     for cell in submitted.cells if submitted is not None else []:
-        grade_id = _meta(cell).get("grade_id")
-        if grade_id in source.known_ids:
-            if grade_id in source.answer_ids and cell.cell_type == "code":
-                answers.setdefault(grade_id, []).append(cell.source)
-            anchor = grade_id  # the submission's copy of a locked cell: unused
+        cell_id = grade_id(cell)
+        if cell_id in source.known_ids:
+            if cell_id in source.answer_ids and cell.cell_type == "code":
+                answers.setdefault(cell_id, []).append(cell.source)
+            anchor = cell_id  # the submission's copy of a locked cell: unused
         elif cell.cell_type == "code" and cell.source.strip():
             extras.setdefault(anchor, []).append(cell.source)
 
@@ -514,21 +483,20 @@ def build_program(source: SourceNotebook, submitted) -> Program:
     for i, code in enumerate(extras.get(None, [])):
         plan.append(("extra", f"extra cell {i + 1} at the top", _units(code)))
     for index, cell in enumerate(source.cells):
-        meta = _meta(cell)
-        grade_id = meta.get("grade_id")
+        cell_id = grade_id(cell)
         if cell.cell_type == "code":
-            if meta.get("solution"):
-                for code in answers.get(grade_id, []):
-                    plan.append(("answer", f"answer {grade_id}", code))
-            elif meta.get("grade"):
-                plan.append(("locked", f"cell {grade_id}", source._units[index]))
-                for call in source.grade_cells[grade_id].calls:
-                    plan.append(("call", f"test {grade_id}", call))
+            if is_answer(cell):
+                for code in answers.get(cell_id, []):
+                    plan.append(("answer", f"answer {cell_id}", code))
+            elif is_test(cell):
+                plan.append(("locked", f"cell {cell_id}", source._units[index]))
+                for call in source.grade_cells[cell_id].calls:
+                    plan.append(("call", f"test {cell_id}", call))
             else:
                 units = source._units[index]
-                plan.append(("locked", f"cell {grade_id or index}", units))
-        for i, code in enumerate(extras.get(grade_id, []) if grade_id else []):
-            plan.append(("extra", f"extra cell {i + 1} after {grade_id}", _units(code)))
+                plan.append(("locked", f"cell {cell_id or index}", units))
+        for i, code in enumerate(extras.get(cell_id, []) if cell_id else []):
+            plan.append(("extra", f"extra cell {i + 1} after {cell_id}", _units(code)))
 
     # Slice the locked and extra cells by what the answers and calls need.
     kept = _slice_program(plan)
@@ -540,120 +508,11 @@ def build_program(source: SourceNotebook, submitted) -> Program:
             chosen = [u.code for j, u in enumerate(item, start=position) if j in kept]
             position += len(item)
             if chosen:
-                steps.append(Step(f"s{len(steps)}", "cell", label, "\n".join(chosen)))
+                code = "\n".join(chosen)
+                steps.append(Step(f"s{len(steps)}", protocol.CELL, label, code))
         elif kind == "answer":
-            steps.append(Step(f"s{len(steps)}", "cell", label, strip_magics(item)))
+            code = strip_magics(item)
+            steps.append(Step(f"s{len(steps)}", protocol.CELL, label, code))
         else:
-            steps.append(Step(f"s{len(steps)}", "call", label, call=item))
-    missing = [a for a in source.answer_ids if a not in answers]
-    n_extra = sum(len(v) for v in extras.values())
-    return Program(steps, missing, n_extra)
-
-
-# ------------------------------------------------------------- harness
-
-
-def _find_check_calls(
-    tree: ast.Module, field: str = "call", position: int = 3
-) -> dict[str, ast.expr]:
-    """``{check name: the expression of its field}`` of each ``Check(...)``."""
-    found: dict[str, ast.expr] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if getattr(func, "id", getattr(func, "attr", None)) != "Check":
-            continue
-        keywords = {k.arg: k.value for k in node.keywords if k.arg}
-        name = keywords.get("name", node.args[0] if node.args else None)
-        call = keywords.get(
-            field, node.args[position] if len(node.args) > position else None
-        )
-        if isinstance(name, ast.Constant) and isinstance(name.value, str) and call:
-            found[name.value] = call
-    return found
-
-
-def _imports_autograder(code: str) -> bool:
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            modules = [node.module or ""]
-        else:
-            continue
-        if any(m == "autograder" or m.startswith("autograder.") for m in modules):
-            return True
-    return False
-
-
-def extract_harness(
-    module_source: str, names: Iterable[str], build: Iterable[str] = ()
-) -> tuple[str, dict]:
-    """Code defining ``CALLS = {check name: call}`` for the named checks.
-
-    For the checks in ``build`` (inputs that are not plain data) it also
-    defines ``MAKERS = {check name: make_inputs}``: the child makes their
-    inputs from the seeded generator it is given.
-
-    Returns ``(code, problems)``: ``problems[name]`` explains each check
-    whose ``call`` (or ``make_inputs``) could not be extracted (the rest
-    still work). A harness never imports ``autograder``: the child cannot
-    read it.
-    """
-    tree = ast.parse(module_source)
-    calls = _find_check_calls(tree)
-    makers = _find_check_calls(tree, "make_inputs", 2)
-    build = set(build)
-    units = []
-    for stmt in tree.body:
-        code = ast.unparse(stmt)
-        found = names_of(code)
-        if found is not None:
-            units.append(_Unit(code, *found))
-    problems: dict[str, str] = {}
-    kept: set[int] = set()
-    entries = []
-    maker_entries = []
-
-    def extract(alias: str, expr, what: str) -> tuple[str, set[int]] | str:
-        code = f"{alias} = {ast.unparse(expr)}"
-        found = names_of(code)
-        if found is None:
-            return f"its {what} does not parse"
-        mine = _slice(units, found[1])
-        if any(_imports_autograder(units[i].code) for i in mine):
-            return f"its {what} needs the autograder package"
-        return code, mine
-
-    for index, name in enumerate(sorted(set(names))):
-        expr = calls.get(name)
-        if expr is None:
-            problems[name] = "its Check(...) declaration has no literal name and call"
-            continue
-        got = extract(f"_trusted_call_{index}", expr, "call")
-        if isinstance(got, str):
-            problems[name] = got
-            continue
-        if name in build:
-            if makers.get(name) is None:
-                problems[name] = (
-                    "its inputs are not plain data and its make_inputs cannot "
-                    "be extracted"
-                )
-                continue
-            made = extract(f"_trusted_inputs_{index}", makers[name], "make_inputs")
-            if isinstance(made, str):
-                problems[name] = f"its inputs are not plain data and {made[4:]}"
-                continue
-            kept |= made[1]
-            maker_entries.append((name, f"_trusted_inputs_{index}", made[0]))
-        kept |= got[1]
-        entries.append((name, f"_trusted_call_{index}", got[0]))
-    lines = [units[i].code for i in sorted(kept)]
-    lines += [code for _, _, code in entries + maker_entries]
-    lines.append("CALLS = {" + ", ".join(f"{n!r}: {a}" for n, a, _ in entries) + "}")
-    lines.append(
-        "MAKERS = {" + ", ".join(f"{n!r}: {a}" for n, a, _ in maker_entries) + "}"
-    )
-    return "\n".join(lines) + "\n", problems
+            steps.append(Step(f"s{len(steps)}", protocol.CALL, label, call=item))
+    return Program(steps)

@@ -44,7 +44,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .program import strip_magics
+from ..source import grade_id, released_text, strip_magics
 
 __all__ = ["Flag", "scan_code", "scan_notebook"]
 
@@ -302,19 +302,6 @@ def scan_code(code: str, where: str, withheld: Iterable[str] = ()) -> list[Flag]
     return scanner.flags
 
 
-def _released(text: str) -> str:
-    """A read-only cell as the students received it (hidden tests removed)."""
-    kept, hidden = [], False
-    for line in text.splitlines():
-        if "BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line.rstrip())
-    return "\n".join(kept).strip()
-
-
 def scan_notebook(source, submitted, withheld: Iterable[str] = ()) -> list[Flag]:
     """Flags for the student-written cells of a submission.
 
@@ -326,21 +313,20 @@ def scan_notebook(source, submitted, withheld: Iterable[str] = ()) -> list[Flag]
     withheld = list(withheld)
     source_text = {}
     for cell in source.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            source_text[grade_id] = _released(cell.source)
+        if grade_id(cell):
+            source_text[grade_id(cell)] = released_text(cell.source)
     extra = 0
     for cell in submitted.cells:
         if cell.cell_type != "code":
             continue
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in source.answer_ids:
-            flags += scan_code(cell.source, f"answer {grade_id}", withheld)
-        elif grade_id in source_text:
-            if _released(cell.source) != source_text[grade_id]:
+        cell_id = grade_id(cell)
+        if cell_id in source.answer_ids:
+            flags += scan_code(cell.source, f"answer {cell_id}", withheld)
+        elif cell_id in source_text:
+            if released_text(cell.source) != source_text[cell_id]:
                 flags.append(
                     Flag(
-                        f"cell {grade_id}",
+                        f"cell {cell_id}",
                         0,
                         "locked-cell",
                         "read-only cell changed (the source's version is graded)",

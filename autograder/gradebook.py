@@ -1,4 +1,11 @@
-"""Writing the trusted verdict into nbgrader's gradebook.
+"""Every read and write of nbgrader's gradebook (``nbgrader.api.Gradebook``).
+
+* :func:`flag_for_manual_grading`, :func:`submission_scores`: what the
+  autograde command marks and reports;
+* :func:`write_verdicts`: the trusted re-check's verdict (below).
+
+The trusted verdict
+-------------------
 
 nbgrader keeps, for each test cell of a submission, an ``auto_score`` (what
 the tests scored in the student's kernel) and a ``manual_score`` (set by a
@@ -10,13 +17,10 @@ what nbgrader found, what the trusted re-check found and why. A grader's
 own comment text is kept; the re-check's part starts with :data:`MARK` and
 is replaced on every run, or removed when the two verdicts agree again.
 
-Hidden tests are not run in the kernel at all while autograding (the
-kernel prints that the re-check scores them and moves on), so a test cell
-whose visible checks pass gets its points from nbgrader there. When the
-re-check then finds that only hidden checks failed, that is not a
+When only hidden checks failed, and the kernel's run passed the cell (it
+defers hidden tests: ``autograder/HIDDEN_TESTS.md``), that is not a
 disagreement but the hidden tests' score: the comment says "hidden test
-scored by the trusted re-check", with the failing check and what kind of
-problem it found (never a value computed from the hidden inputs).
+scored by the trusted re-check".
 
 ``needs_manual_grade`` is left as it is: the pipeline sets it for
 submissions a person must look at (a dead kernel, a deleted test cell).
@@ -24,9 +28,17 @@ submissions a person must look at (a dead kernel, a deleted test cell).
 
 from __future__ import annotations
 
-from .recheck import Change, SubmissionResult
+from nbgrader.api import Gradebook, MissingEntry
 
-__all__ = ["MARK", "write_verdicts", "merge_comment"]
+from .trusted.results import Change, SubmissionResult
+
+__all__ = [
+    "MARK",
+    "write_verdicts",
+    "merge_comment",
+    "flag_for_manual_grading",
+    "submission_scores",
+]
 
 MARK = "[trusted re-check]"
 
@@ -100,8 +112,6 @@ def write_verdicts(
     could not be written (e.g. nbgrader has no record of the submission).
     Committed once, at the end, so a crash leaves the submission as it was.
     """
-    from nbgrader.api import Gradebook, MissingEntry
-
     changes: list[Change] = []
     notes: list[str] = []
     with Gradebook(db_url) as gb:
@@ -157,3 +167,32 @@ def write_verdicts(
                     comment.manual_comment = merged
         gb.db.commit()
     return changes, notes
+
+
+def flag_for_manual_grading(db_url: str, assignment: str, student: str) -> None:
+    """Mark the submission in the gradebook so formgrader lists it."""
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.needs_manual_grade = True
+        gb.db.commit()
+
+
+def submission_scores(db_url: str, assignment: str, student: str):
+    """``(score, max_score, {grade_id: (score, max_score)})``, or None if
+    nbgrader has no record of the submission."""
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        parts = {
+            grade.name: (grade.score, grade.max_score)
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+        }
+        return submission.score, submission.max_score, parts

@@ -1,0 +1,563 @@
+"""The steps of the instructor commands: release, references, validate,
+autograde, feedback (``python -m autograder <command>``: :mod:`.cli`).
+
+Each wraps nbgrader's own converters (``GenerateAssignment``,
+``Autograde``, ``GenerateFeedback``), its ``Validator``, and the trusted
+re-check (:mod:`autograder.trusted`); gradebook reads and writes are in
+:mod:`autograder.gradebook`. A step that cannot do its job raises
+:class:`CommandError`; the command line prints it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import filecmp
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import nbgrader
+import nbgrader.api
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import capture_log
+from nbgrader.validator import Validator
+
+from . import gradebook, paths
+from .checks import DEFERRED_ENV, compute_references
+from .declarations import load_assignment
+from .kernel_start import ASSIGNMENT_ENV
+from .lint import lint_assignment
+from .nbgrader_config import course_config, kernel_environment
+from .source import RELEASE_LEAKS, SOLUTION_MARKERS, grade_id, nbgrader_meta
+from .trusted import Limits, Session, TrustedRecheckError, recheck_assignment
+from .trusted.kernel_launcher import DENY_ENV, holds_needed
+
+__all__ = [
+    "CommandError",
+    "prepare_environment",
+    "course_assignments",
+    "select_assignments",
+    "generate_release",
+    "stale_release",
+    "lint",
+    "write_references",
+    "validate_notebook",
+    "structure_problems",
+    "autograde",
+    "AutogradeResult",
+    "generate_feedback",
+    "load_manual",
+    "MANUAL_FILE",
+]
+
+MANUAL_FILE = "needs_manual_grading.json"
+
+
+class CommandError(Exception):
+    """A failure the command reports and exits non-zero for."""
+
+
+# ------------------------------------------------------------ environment
+
+
+def prepare_environment(root: Path) -> None:
+    """Settings inherited by every kernel nbgrader starts."""
+    os.environ["AUTOGRADER_COURSE_ROOT"] = str(root)
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    kernel_environment()
+    # nbgrader runs `alembic` (its database migrations) as a subprocess: make
+    # this interpreter's scripts findable even when the venv is not activated.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def course_assignments(root: Path) -> list[str]:
+    """Assignment folders in ``solutions/`` (those holding a notebook)."""
+    source = root / "solutions"
+    if not source.is_dir():
+        return []
+    return sorted(
+        d.name for d in source.iterdir() if d.is_dir() and any(d.glob("*.ipynb"))
+    )
+
+
+def select_assignments(root: Path, wanted: Sequence[str] | None) -> list[str]:
+    available = course_assignments(root)
+    if not wanted:
+        if not available:
+            raise CommandError(f"no assignments found in {root / 'solutions'}")
+        return available
+    unknown = [a for a in wanted if a not in available]
+    if unknown:
+        raise CommandError(
+            f"unknown assignment(s) {', '.join(unknown)}; available: "
+            f"{', '.join(available) or 'none'}"
+        )
+    return list(wanted)
+
+
+def _alembic_head() -> str:
+    """nbgrader's database schema version, read in-process.
+
+    nbgrader asks a new ``alembic`` process for it whenever it creates a
+    gradebook (seconds, every scratch gradebook); the migration scripts'
+    head is the same answer.
+    """
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(nbgrader.__file__).parent / "alembic")
+    )
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def _run_converter(converter_cls, config, **attrs) -> dict:
+    """Run one nbgrader converter, capturing its log (nbgrader's API style)."""
+    nbgrader.api.get_alembic_version = _alembic_head
+
+    coursedir = CourseDirectory(config=config)
+    for key, value in attrs.pop("coursedir", {}).items():
+        setattr(coursedir, key, value)
+    app = converter_cls(coursedir=coursedir, config=config)
+    for key, value in attrs.items():
+        setattr(app, key, value)
+    return capture_log(app)
+
+
+# ---------------------------------------------------------------- release
+
+
+def _release_problems(release_dir: Path, assignment: str) -> list[str]:
+    """What is wrong with a generated release folder (empty list: nothing)."""
+    problems = []
+    folder = release_dir / assignment
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            continue
+        rel = path.relative_to(release_dir)
+        if path.suffix != ".ipynb":
+            lowered = path.name.lower()
+            if "hidden" in lowered or "reference" in lowered or "secret" in lowered:
+                problems.append(f"{rel}: a hidden file was copied to the release")
+            continue
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            for marker in RELEASE_LEAKS + SOLUTION_MARKERS:
+                if marker in cell.source:
+                    problems.append(f"{rel} cell {i}: contains {marker!r}")
+            if cell.cell_type == "code" and (cell.outputs or cell.execution_count):
+                problems.append(f"{rel} cell {i}: has outputs")
+    return problems
+
+
+def _tree_differences(expected: Path, actual: Path) -> list[str]:
+    """Files that differ between two folders (relative paths)."""
+    differences = []
+
+    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
+        for name in cmp.left_only:
+            differences.append(f"{prefix}{name}: missing from the committed release")
+        for name in cmp.right_only:
+            differences.append(f"{prefix}{name}: not produced by the release command")
+        for name in cmp.diff_files + cmp.funny_files:
+            differences.append(f"{prefix}{name}: differs")
+        for name, sub in cmp.subdirs.items():
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(expected, actual, ignore=[]), "")
+    # dircmp compares shallowly (size and mtime first); confirm byte by byte.
+    return [d for d in differences if not _same_bytes(d, expected, actual)]
+
+
+def _same_bytes(difference: str, left: Path, right: Path) -> bool:
+    name = difference.split(":")[0]
+    if not difference.endswith(": differs"):
+        return False
+    return filecmp.cmp(left / name, right / name, shallow=False)
+
+
+def generate_release(
+    root: Path, assignments: Iterable[str], release_dir: Path, db_url: str | None = None
+) -> None:
+    """Run nbgrader's GenerateAssignment for each assignment into ``release_dir``.
+
+    The gradebook (``db_url``, default the course's) learns the assignment's
+    cells; nbgrader needs that to autograde it later.
+    """
+    for assignment in assignments:
+        config = course_config(root, release=release_dir)
+        if db_url:
+            config.CourseDirectory.db_url = db_url
+        result = _run_converter(
+            GenerateAssignment,
+            config,
+            coursedir={"assignment_id": assignment},
+            force=True,
+            create_assignment=True,
+        )
+        if not result["success"]:
+            raise CommandError(
+                f"nbgrader could not generate {assignment}:\n"
+                f"{result.get('log', '')}{result.get('error', '')}"
+            )
+        problems = _release_problems(release_dir, assignment)
+        if problems:
+            raise CommandError(
+                f"the release of {assignment} is not clean:\n  " + "\n  ".join(problems)
+            )
+
+
+def lint(root: Path, assignments: Iterable[str]) -> None:
+    problems = [
+        f"{assignment}: {problem}"
+        for assignment in assignments
+        for problem in lint_assignment(root, assignment)
+    ]
+    if problems:
+        raise CommandError(
+            "the assignment is inconsistent:\n  " + "\n  ".join(problems)
+        )
+
+
+def stale_release(root: Path, assignments: list[str], every: bool) -> list[str]:
+    """How ``notebooks/`` differs from a fresh release of ``assignments``
+    (empty: up to date). Writes nothing there, nor in the course gradebook.
+    ``every``: all assignments were asked for, so a released folder with no
+    source is stale too."""
+    committed = root / "notebooks"
+    stale = []
+    with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
+        fresh = Path(tmp)
+        # A scratch gradebook: checking must not touch the course's.
+        scratch_db = f"sqlite:///{fresh / 'gradebook.db'}"
+        fresh = fresh / "notebooks"
+        generate_release(root, assignments, fresh, db_url=scratch_db)
+        for assignment in assignments:
+            if not (committed / assignment).is_dir():
+                stale.append(f"{assignment}/: missing from notebooks/")
+                continue
+            stale += [
+                f"{assignment}/{d}"
+                for d in _tree_differences(fresh / assignment, committed / assignment)
+            ]
+    if every:
+        for extra in sorted(committed.glob("*/*.ipynb")):
+            if extra.parent.name not in assignments:
+                stale.append(
+                    f"{extra.relative_to(committed)}: no such assignment in solutions/"
+                )
+    return stale
+
+
+def _declared(assignment: str) -> bool:
+    try:
+        load_assignment(assignment)
+    except LookupError:
+        return False
+    return True
+
+
+def write_references(assignments: Iterable[str]) -> tuple[list[Path], list[str]]:
+    """The hidden references of each assignment: ``(files written, assignments
+    that declare no checks)``."""
+    written, undeclared = [], []
+    for assignment in assignments:
+        if _declared(assignment):
+            written.append(compute_references(assignment))
+        else:
+            undeclared.append(assignment)
+    return written, undeclared
+
+
+# --------------------------------------------------------------- validate
+
+
+def validate_notebook(path: Path, timeout: int | None = None) -> list[str]:
+    """Execute a source notebook with nbgrader's Validator; the failing cells."""
+    validator = Validator(config=course_config(timeout=timeout))
+    results = validator.validate(str(path))
+    failures = []
+    for kind in ("type_changed", "changed", "failed"):
+        for cell in results.get(kind, []):
+            detail = cell.get("raw_error") or cell.get("source", "")
+            failures.append(f"{kind}: {detail.strip()[:2000]}")
+    return failures
+
+
+# -------------------------------------------------------------- autograde
+
+
+def structure_problems(source_nb: Path, submitted_nb: Path) -> list[str]:
+    """Deleted, duplicated or retyped grade cells of a submission."""
+    if not submitted_nb.is_file():
+        others = sorted(p.name for p in submitted_nb.parent.glob("*.ipynb"))
+        found = f" (found {', '.join(others)})" if others else ""
+        return [f"{submitted_nb.name} not submitted{found}"]
+    try:
+        submitted = nbformat.read(submitted_nb, as_version=4)
+    except Exception as err:
+        return [f"{submitted_nb.name} cannot be read as a notebook ({err})"]
+    source = nbformat.read(source_nb, as_version=4)
+    seen: dict[str, list] = {}
+    for cell in submitted.cells:
+        if grade_id(cell):
+            seen.setdefault(grade_id(cell), []).append(cell)
+    problems = []
+    for cell in source.cells:
+        if not nbgrader_meta(cell).get("grade") or not grade_id(cell):
+            continue
+        name = grade_id(cell)
+        found = seen.get(name, [])
+        if not found:
+            problems.append(f"grade cell {name!r} deleted")
+        elif len(found) > 1:
+            problems.append(f"grade cell {name!r} duplicated ({len(found)} copies)")
+        elif found[0].cell_type != cell.cell_type:
+            problems.append(
+                f"grade cell {name!r} changed from {cell.cell_type} to "
+                f"{found[0].cell_type}"
+            )
+    return problems
+
+
+def _failure_reason(result: dict) -> str:
+    text = f"{result.get('log', '')}\n{result.get('error', '')}"
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return "the kernel died while executing the notebook"
+    if "UnresponsiveKernelError" in text or "unresponsive" in text:
+        return "the kernel became unresponsive (could not interrupt a cell)"
+    lines = [line for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "ERROR" in line]
+    return (errors or lines or ["nbgrader failed"])[-1].strip()[:300]
+
+
+def _manual_file() -> Path:
+    return paths.state_dir() / MANUAL_FILE
+
+
+def load_manual() -> dict[str, dict[str, str]]:
+    path = _manual_file()
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _save_manual(data: dict[str, dict[str, str]]) -> None:
+    path = _manual_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+@contextlib.contextmanager
+def _kernel_settings(**variables: str | None) -> Iterator[None]:
+    """Set environment variables the kernels nbgrader starts inherit (None:
+    unset) for the block; restored on every exit path."""
+    saved = {name: os.environ.get(name) for name in variables}
+    try:
+        for name, value in variables.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass
+class AutogradeResult:
+    """``scores[assignment][student] = (score, max_score, {grade_id: (score,
+    max)})`` (None: nbgrader has no record) and ``manual[assignment][student]
+    = reason`` for the submissions that need manual grading."""
+
+    scores: dict[str, dict] = field(default_factory=dict)
+    manual: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def autograde(
+    root: Path,
+    submissions: Path,
+    assignments: Sequence[str] | None,
+    timeout=None,
+    say=print,
+) -> AutogradeResult:
+    """Autograde every ``<student>/<assignment>`` under ``submissions``.
+
+    nbgrader's kernels run the test cells (confined: autograder/trusted/kernel.py,
+    hidden tests deferred), then the trusted re-check's verdict decides
+    (``autograder/HIDDEN_TESTS.md``). ``say`` gets the progress lines.
+    """
+    if not submissions.is_dir():
+        raise CommandError(f"no submissions folder {submissions}")
+    students_by_assignment = paths.submitted_students(submissions)
+    known = course_assignments(root)
+    wanted = list(assignments) if assignments else sorted(students_by_assignment)
+    unknown = [a for a in wanted if a not in known]
+    if unknown:
+        raise CommandError(f"submissions for unknown assignment(s): {unknown}")
+    if not any(students_by_assignment.get(a) for a in wanted):
+        raise CommandError(f"no submissions found under {submissions}")
+    config = course_config(root, submitted=submissions, timeout=timeout)
+    # nbgrader's kernels may not read the submissions either (unless they
+    # hold what the kernels need), and leave every hidden test to the re-check
+    deny = None
+    if holds_needed(submissions):
+        say(f"warning: kernels may read {submissions}: it holds what they need")
+    else:
+        deny = str(submissions)
+    with tempfile.TemporaryDirectory(prefix="autograder-sync-") as tmp:
+        # The gradebook must know the assignment's cells: generate it (into a
+        # scratch folder, leaving notebooks/ alone) with the database on.
+        generate_release(root, wanted, Path(tmp))
+    result = AutogradeResult(manual=load_manual())
+    with _kernel_settings(**{DENY_ENV: deny, DEFERRED_ENV: "1"}):
+        for assignment in wanted:
+            students = students_by_assignment.get(assignment, [])
+            _autograde_assignment(
+                root, config, submissions, assignment, students, timeout, result, say
+            )
+    _save_manual(result.manual)
+    return result
+
+
+def _autograde_assignment(
+    root, config, submissions, assignment, students, timeout, result, say
+):
+    """nbgrader, then the trusted re-check, for one assignment's students."""
+    db_url = config.CourseDirectory.db_url
+    manual = result.manual.setdefault(assignment, {})
+    scores = result.scores[assignment] = {}
+    # The trusted re-check reads everything its verdict depends on now,
+    # before nbgrader runs any student code.
+    try:
+        limits = Limits(step_seconds=timeout or 30)
+        trusted = Session(root, assignment, limits=limits)
+    except TrustedRecheckError as err:
+        raise CommandError(f"trusted re-check of {assignment}: {err}") from None
+    try:
+        trusted.snapshot(submissions, students)
+        # Hidden tests nobody could score (the kernel defers them): by hand.
+        unscored = trusted.unscored_hidden()
+        for student in students:
+            manual.pop(student, None)
+            problems = _run_nbgrader(root, config, submissions, assignment, student)
+            if unscored:
+                problems.append(
+                    "hidden tests the trusted re-check cannot score: "
+                    + ", ".join(unscored)
+                )
+            if problems:
+                manual[student] = "; ".join(problems)
+                gradebook.flag_for_manual_grading(db_url, assignment, student)
+            scores[student] = gradebook.submission_scores(db_url, assignment, student)
+        # The trusted verdict decides: it scores the hidden tests and
+        # overrides nbgrader where the two disagree.
+        try:
+            report = recheck_assignment(
+                root,
+                assignment,
+                students,
+                submissions=submissions,
+                db_url=db_url,
+                session=trusted,
+                out=None,
+            )
+        except TrustedRecheckError as err:
+            # nbgrader's scores stand, with the hidden tests unchecked.
+            for student in students:
+                manual[student] = f"trusted re-check failed: {err}"[:300]
+                gradebook.flag_for_manual_grading(db_url, assignment, student)
+            _save_manual(result.manual)
+            raise CommandError(f"trusted re-check of {assignment}: {err}") from None
+    finally:
+        trusted.close()
+    report.print(say)
+    for student, why in report.failed.items():
+        reason = f"trusted re-check failed, hidden tests not scored ({why})"
+        previous = manual.get(student)
+        manual[student] = (f"{previous}; {reason}" if previous else reason)[:500]
+        gradebook.flag_for_manual_grading(db_url, assignment, student)
+    for student in report.results:
+        scores[student] = gradebook.submission_scores(db_url, assignment, student)
+    if not manual:
+        del result.manual[assignment]
+
+
+def _run_nbgrader(root, config, submissions, assignment, student) -> list[str]:
+    """nbgrader's autograde of one submission; the problems found."""
+    problems = []
+    for source_nb in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+        problems += structure_problems(
+            source_nb, submissions / student / assignment / source_nb.name
+        )
+    with _kernel_settings(**{ASSIGNMENT_ENV: assignment}):
+        outcome = _run_converter(
+            Autograde,
+            config,
+            coursedir={"assignment_id": assignment, "student_id": student},
+            force=True,
+            create_student=True,
+        )
+    if not outcome["success"]:
+        problems.append(_failure_reason(outcome))
+    return problems
+
+
+# --------------------------------------------------------------- feedback
+
+
+def hidden_leaks(html_file: Path) -> list[str]:
+    """The hidden-test markers a feedback page shows (none, it should be)."""
+    text = html_file.read_text(errors="replace")
+    return [m for m in RELEASE_LEAKS if m in text]
+
+
+def generate_feedback(
+    root: Path, assignments: Sequence[str] | None
+) -> tuple[list[Path], list[str]]:
+    """nbgrader's HTML feedback for every autograded submission (of
+    ``assignments``, default all): ``(pages written, failures)``. A page that
+    shows a hidden test is a failure."""
+    config = course_config(root)
+    autograded = Path(config.CourseDirectory.autograded_directory)
+    feedback = Path(config.CourseDirectory.feedback_directory)
+    wanted = set(assignments or [])
+    pairs = sorted(
+        (a.name, s.name)
+        for s in (autograded.iterdir() if autograded.is_dir() else [])
+        if s.is_dir()
+        for a in s.iterdir()
+        if a.is_dir() and (not wanted or a.name in wanted)
+    )
+    if not pairs:
+        raise CommandError(
+            f"nothing autograded under {autograded}: run autograde first"
+        )
+    written, failed = [], []
+    for assignment, student in pairs:
+        result = _run_converter(
+            GenerateFeedback,
+            config,
+            coursedir={"assignment_id": assignment, "student_id": student},
+            force=True,
+        )
+        if not result["success"]:
+            failed.append(f"{student}/{assignment}: {_failure_reason(result)}")
+            continue
+        for html in sorted((feedback / student / assignment).glob("*.html")):
+            leaks = hidden_leaks(html)
+            if leaks:
+                failed.append(f"{html}: hidden tests leaked ({', '.join(leaks)})")
+            else:
+                written.append(html)
+    return written, failed
