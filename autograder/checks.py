@@ -19,15 +19,21 @@ re-check (:data:`DEFERRED_ENV`). The whole story, and why:
 
 A student working through the notebook (no nbgrader) whose function still
 raises ``NotImplementedError`` gets one line instead of a traceback, so Run
-All goes on; under nbgrader that is a failure as before.
+All goes on; under nbgrader that is a failure as before (shown as one line).
+A failed check shows a few lines: what is wrong, the known mistake the
+result matches (declared misconceptions) or else the first hint, and how to
+ask for the next one: ``hint("name", level=2)``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+import sysconfig
 import traceback
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +42,26 @@ import numpy as np
 from . import paths
 from .declarations import (
     Check,
+    Misconception,
+    Mismatch,
     as_outputs,
     compare_arrays,
+    find_check,
     get_check,
     hidden_seed,
     load_assignment,
+    render,
+    render_misconception,
     visible_seed,
 )
 from .withhold import WithheldFunctionError
 
 __all__ = [
     "CheckFailure",
+    "Outcome",
     "check",
+    "hint",
+    "evaluate",
     "run_check",
     "compute_references",
     "load_references",
@@ -55,6 +69,7 @@ __all__ = [
     "DEFERRED_MESSAGE",
     # declared in autograder.declarations, importable from here too
     "Check",
+    "Misconception",
     "compare_arrays",
     "get_check",
     "hidden_seed",
@@ -66,10 +81,6 @@ __all__ = [
 # starts: the trusted re-check that follows scores the hidden tests.
 DEFERRED_ENV = "AUTOGRADER_HIDDEN_BY_RECHECK"
 DEFERRED_MESSAGE = "hidden test: scored by the trusted re-check after autograding"
-
-
-class CheckFailure(AssertionError):
-    """A graded check failed; the message says what was expected and what came."""
 
 
 # ---------------------------------------------------- hidden references
@@ -193,29 +204,114 @@ def _hidden_expected(assignment: str, declared: Check, seed: int):
 # ------------------------------------------------------------ the helper
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a check found: nothing (it passed), or why it failed."""
+
+    mismatches: tuple[Mismatch, ...] = ()
+    withheld: str = ""  # the student's code called a withheld dlcore function
+    misconception: Misconception | None = None  # the known mistake it matches
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and not self.withheld
+
+    def message(self, limit: int | None = None) -> str | None:
+        """What is wrong (None if it passed); ``limit``: see :func:`render`."""
+        if self.withheld:
+            return f"your code called a withheld dlcore function: {self.withheld}"
+        return render(self.mismatches, limit)
+
+
+def evaluate(declared: Check, fn, seed: int, expected) -> Outcome:
+    """Run one declaration on ``fn`` against ``expected``, and diagnose a failure.
+
+    Exceptions raised by ``fn`` propagate, except a call to a withheld
+    dlcore function, which is a failure.
+    """
+    try:
+        received = declared.received(fn, seed)
+    except WithheldFunctionError as err:
+        return Outcome(withheld=str(err))
+    mismatches = tuple(declared.mismatches(expected, received))
+    if not mismatches:
+        return Outcome()
+    return Outcome(mismatches, misconception=declared.diagnose(received, seed))
+
+
 def run_check(
     declared: Check, fn, seed: int, expected=None, *, have_expected: bool = False
 ) -> str | None:
     """Run one declaration on ``fn``: None if it passes, else the message.
 
     ``expected`` (with ``have_expected=True``) replaces the reference
-    computed from ``seed``. Exceptions raised by ``fn`` propagate, except a
-    call to a withheld dlcore function, which is a failure message.
+    computed from ``seed``.
     """
     if not have_expected:
         expected = declared.expected(seed)
-    try:
-        received = declared.received(fn, seed)
-    except WithheldFunctionError as err:
-        return f"your code called a withheld dlcore function: {err}"
-    return declared.verdict(expected, received)
+    return evaluate(declared, fn, seed, expected).message()
 
 
-def _failure_text(name: str, kind: str, message: str, hint: str) -> str:
-    text = f"check {name!r} failed ({kind} test)\n{message}"
-    if hint:
-        text += f"\nhint: {hint}"
-    return text
+class CheckFailure(AssertionError):
+    """A graded check failed; the message says what was expected and what came.
+
+    IPython shows only :meth:`_render_traceback_` (its hook for exceptions
+    that format themselves): the few lines of the message, no frames of the
+    grader or of the declarations.
+    """
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self.lines[0]}", *self.lines[1:]]
+
+
+# In the notebook, a failure spells out this many wrong outputs (the others
+# are named): with the hint it stays within about 15 lines.
+SHOWN_MISMATCHES = 2
+# Frames of the student's code shown when it raised.
+SHOWN_FRAMES = 3
+
+
+def _help_lines(declared: Check, misconception: Misconception | None) -> list[str]:
+    """The diagnosis, else the first hint; and how to ask for the next hint."""
+    lines, shown = [], 0
+    if misconception is not None:
+        lines.append(render_misconception(misconception))
+    elif declared.hint:
+        lines.append(f"hint: {declared.hint}")
+        shown = 1
+    if declared.hint_levels > shown:
+        lines.append(
+            f'more help (no answer): hint("{declared.name}", level={shown + 1})'
+            "  [from autograder.checks import hint]"
+        )
+    return lines
+
+
+def _grader_file(filename: str) -> bool:
+    """A file of the grader, Python or an installed package (not the student's)."""
+    places = [str(Path(__file__).resolve().parent)]
+    places += [sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")]
+    dlcore = importlib.util.find_spec("dlcore")
+    places += list(dlcore.submodule_search_locations or []) if dlcore else []
+    resolved = str(Path(filename).resolve()) if filename[:1] != "<" else filename
+    return any(resolved.startswith(place) for place in places if place)
+
+
+def _student_frames(err: BaseException) -> list[str]:
+    """Where in the student's own code ``err`` was raised (the last frames)."""
+    frames = [
+        f
+        for f in traceback.extract_tb(err.__traceback__)
+        if not _grader_file(f.filename)
+    ]
+    return [
+        f"  in {f.name}, line {f.lineno}: {(f.line or '').strip()}"
+        for f in frames[-SHOWN_FRAMES:]
+    ]
 
 
 def _unfinished(err: NotImplementedError) -> str:
@@ -224,17 +320,24 @@ def _unfinished(err: NotImplementedError) -> str:
     return f"`{frames[-1].name}`" if frames else "your code"
 
 
+def _short(err: BaseException, line: str) -> BaseException:
+    """``err``, shown by IPython as the one ``line`` (its type is kept)."""
+    err._render_traceback_ = lambda: [f"{type(err).__name__}: {line}"]
+    return err
+
+
 def check(assignment: str, name: str, fn, *, hidden: bool = False) -> None:
     """Run the declared check ``name`` of ``assignment`` on the student's ``fn``.
 
     Prints a one-line ``ok`` on success. On failure raises
-    :class:`CheckFailure` naming the check, what was expected and what was
-    received, and the hint. Any exception from the student's code is
-    reported as a failure of this check (chained, so the student still sees
-    where it happened), except a ``NotImplementedError`` from an unfilled
-    answer: under nbgrader (``NBGRADER_EXECUTION`` set) it propagates
-    unchanged; while the student works it prints one line saying what is
-    not implemented yet and returns, so the rest of the notebook runs.
+    :class:`CheckFailure`: the check, what is wrong with the result, and the
+    known mistake it matches (else the first hint), in a few lines. Any
+    exception from the student's code is reported as a failure of this
+    check, with the student's own frames, except a ``NotImplementedError``
+    from an unfilled answer: under nbgrader (``NBGRADER_EXECUTION`` set) it
+    propagates (shown as one line); while the student works it prints one
+    line saying what is not implemented yet and returns, so the rest of the
+    notebook runs.
     """
     __tracebackhide__ = True
     declared = get_check(assignment, name)
@@ -255,23 +358,24 @@ def check(assignment: str, name: str, fn, *, hidden: bool = False) -> None:
     else:
         seed = visible_seed(assignment, name)
         expected = declared.expected(seed)
-    failure = None
+    header = f"check {name!r} failed ({kind} test)"
     try:
-        message = run_check(declared, fn, seed, expected, have_expected=True)
+        outcome = evaluate(declared, fn, seed, expected)
     except NotImplementedError as err:
+        unfinished = f"{_unfinished(err)} is not implemented yet: "
+        unfinished += f"0 of {declared.points:g} points"
         if os.environ.get("NBGRADER_EXECUTION"):
-            raise  # graded or validated: an unfinished answer fails the cell
-        points = f"0 of {declared.points:g} points"
-        print(f"{_unfinished(err)} is not implemented yet: {points}")
+            raise _short(err, unfinished) from None  # an unfinished answer fails
+        print(unfinished)
         return
     except Exception as err:  # the student's code raised: report it as this check
-        failure = err
-        message = f"your code raised {type(err).__name__}: {err}"
-    if message is not None:
-        text = _failure_text(name, kind, message, declared.hint)
-        if failure is not None:
-            raise CheckFailure(text) from failure
-        raise CheckFailure(text) from None
+        lines = [header, f"your code raised {type(err).__name__}: {err}"]
+        lines += _student_frames(err) + _help_lines(declared, None)
+        raise CheckFailure(lines) from None
+    if not outcome.passed:
+        message = outcome.message(limit=SHOWN_MISMATCHES)
+        lines = [header, *message.splitlines()]
+        raise CheckFailure(lines + _help_lines(declared, outcome.misconception))
     if declared.compare is None:
         detail = (
             f"matches the reference within rtol={declared.rtol:.0e}, "
@@ -280,3 +384,21 @@ def check(assignment: str, name: str, fn, *, hidden: bool = False) -> None:
     else:
         detail = "passed"
     print(f"ok  {name} ({kind} test): {detail}")
+
+
+def hint(name: str, level: int = 1, *, assignment: str | None = None) -> None:
+    """Print hint ``level`` of check ``name`` (1 is shown with a failure).
+
+    Hints point at the idea (which rule, which shape, which axis), never
+    at the code of the answer. ``assignment`` is needed only when two
+    assignments declare a check of that name.
+    """
+    if assignment is None:
+        assignment, declared = find_check(name)
+    else:
+        declared = get_check(assignment, name)
+    text = declared.hint_at(level)
+    more = ""
+    if level < declared.hint_levels:
+        more = f'\n(next: hint("{name}", level={level + 1}))'
+    print(f"hint {level} of {declared.hint_levels} for {name!r}: {text}{more}")

@@ -15,9 +15,17 @@ never the text.
 
 The pieces are plain functions of a declaration and a seed
 (:meth:`Check.inputs`, :meth:`Check.expected`, :meth:`Check.received`,
-:meth:`Check.mismatches`), so the test cells (:mod:`autograder.checks`) and
-the trusted re-check (:mod:`autograder.trusted`) run the same declarations.
-Visible and hidden seeds: ``autograder/HIDDEN_TESTS.md``.
+:meth:`Check.mismatches`, :meth:`Check.diagnose`), so the test cells
+(:mod:`autograder.checks`) and the trusted re-check (:mod:`autograder.trusted`)
+run the same declarations. Visible and hidden seeds:
+``autograder/HIDDEN_TESTS.md``.
+
+Feedback that diagnoses without giving the answer away: a check may declare
+known :class:`Misconception` s (a wrong variant of the answer and a message
+naming the mistake); when a result fails, :meth:`Check.diagnose` runs the
+variants on the same inputs and names the one the result matches. Hints come
+in levels (:meth:`Check.hint_at`): the first is shown with a failure, the
+next ones when the student asks (``autograder.checks.hint``).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import hashlib
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +45,7 @@ from .withhold import trusted
 
 __all__ = [
     "Check",
+    "Misconception",
     "Mismatch",
     "COUNT",
     "NOT_ARRAY",
@@ -47,9 +57,12 @@ __all__ = [
     "compare_arrays",
     "render",
     "render_mismatch",
+    "render_misconception",
     "hidden_summary",
     "load_assignment",
+    "declared_assignments",
     "get_check",
+    "find_check",
     "visible_seed",
     "hidden_seed",
     "as_outputs",
@@ -71,6 +84,53 @@ class Mismatch:
     label: str  # the output: a name from Check.outputs, "output i", "the output"
     kind: str  # COUNT, NOT_ARRAY, SHAPE, DTYPE, VALUES or CUSTOM
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A known wrong answer to a check, and what to tell whoever gives it.
+
+    Parameters
+    ----------
+    name : str
+        Identifier, unique within the check; the class report counts it.
+    message : str
+        Names the mistake in the student's terms ("the variance divides by
+        N - 1: ..."). Never the correct code or formula: a test compares it
+        with the solution's lines.
+    answer : callable, optional
+        The mistake written as a student would: an object the check's
+        ``call`` accepts in place of the student's ``fn``.
+    variant : callable ``(**inputs) -> same structure as the reference``, optional
+        What the mistake returns, computed directly. Exactly one of
+        ``answer`` and ``variant``.
+    matches : callable ``(mistake_output, received) -> bool``, optional
+        Whether a result is this mistake; default: the check's own
+        element-wise comparison with its tolerances (a check with a custom
+        ``compare``, e.g. a statistical one, usually needs its own).
+    """
+
+    name: str
+    message: str
+    answer: Callable[..., Any] | None = None
+    variant: Callable[..., Any] | None = None
+    matches: Callable[[Any, Any], bool] | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(
+                f"Misconception name must be an identifier, got {self.name!r}"
+            )
+        if (self.answer is None) == (self.variant is None):
+            raise ValueError(
+                f"Misconception {self.name!r}: give exactly one of answer and "
+                f"variant, got answer={self.answer!r}, variant={self.variant!r}"
+            )
+        if not isinstance(self.message, str) or not self.message.strip():
+            raise ValueError(
+                f"Misconception {self.name!r}: message must be a non-empty "
+                f"string, got {self.message!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -102,10 +162,17 @@ class Check:
         Replaces the element-wise comparison (e.g. statistical checks):
         return ``None`` to pass or a message saying what is wrong.
     hint : str
-        The usual mistake, shown when the check fails.
+        Level 1 of the hints, shown when the check fails and no known
+        misconception matches: which idea, rule, shape or axis matters,
+        never the solution's expression.
     outputs : tuple of str
         Names of the returned arrays (e.g. ``("dx", "dW", "db")``) for
         the messages.
+    more_hints : tuple of str
+        Levels 2, 3, ... shown only on request
+        (``hint("name", level=2)``); closer to the answer, still no code of it.
+    misconceptions : tuple of :class:`Misconception`
+        Known wrong answers, tried in order on a failing result.
     """
 
     name: str
@@ -118,6 +185,8 @@ class Check:
     compare: Callable[[Any, Any], str | None] | None = None
     hint: str = ""
     outputs: tuple[str, ...] = ()
+    more_hints: tuple[str, ...] = ()
+    misconceptions: tuple[Misconception, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -135,6 +204,14 @@ class Check:
         for role in ("make_inputs", "call"):
             if not callable(getattr(self, role)):
                 raise TypeError(f"Check {self.name!r}: {role} must be callable")
+        names = [m.name for m in self.misconceptions]
+        if len(set(names)) != len(names) or not all(
+            isinstance(m, Misconception) for m in self.misconceptions
+        ):
+            raise ValueError(
+                f"Check {self.name!r}: misconceptions must be Misconception "
+                f"records with distinct names, got {names}"
+            )
 
     # -- the steps, usable on their own (e.g. in a trusted process) --------
 
@@ -174,6 +251,80 @@ class Check:
         """None if ``received`` passes, else a message saying why not."""
         return render(self.mismatches(expected, received))
 
+    # -- diagnosis and hints ------------------------------------------------
+
+    def mistake_output(self, misconception: Misconception, seed: int):
+        """What ``misconception`` returns on the inputs from ``seed``."""
+        inputs = self.inputs(seed)
+        with trusted():  # a variant may use withheld dlcore functions
+            if misconception.answer is not None:
+                return self.call(misconception.answer, **inputs)
+            return misconception.variant(**inputs)
+
+    def is_mistake(self, misconception: Misconception, output, received) -> bool:
+        """Whether ``received`` is ``output``, what ``misconception`` gives."""
+        try:
+            if misconception.matches is not None:
+                return bool(misconception.matches(output, received))
+            found = compare_outputs(
+                output, received, rtol=self.rtol, atol=self.atol, names=self.outputs
+            )
+        except Exception:  # a matcher choking on a strange result: no match
+            return False
+        return not found
+
+    def diagnose(
+        self, received, seed: int, cache: dict[str, Any] | None = None
+    ) -> Misconception | None:
+        """The first known misconception ``received`` matches, or None.
+
+        ``cache`` (``{misconception name: output}``, for this ``seed`` only)
+        keeps the mistakes' outputs for the next result of the same inputs.
+        A variant that fails on these inputs matches nothing: the generic
+        message then stands (the catalogue's tests make sure each variant
+        runs and is named).
+        """
+        cache = {} if cache is None else cache
+        for misconception in self.misconceptions:
+            if misconception.name not in cache:
+                try:
+                    cache[misconception.name] = (
+                        True,
+                        self.mistake_output(misconception, seed),
+                    )
+                except Exception:
+                    cache[misconception.name] = (False, None)
+            ran, output = cache[misconception.name]
+            if ran and self.is_mistake(misconception, output, received):
+                return misconception
+        return None
+
+    def misconception(self, name: str) -> Misconception:
+        """The declared misconception called ``name``."""
+        for misconception in self.misconceptions:
+            if misconception.name == name:
+                return misconception
+        known = ", ".join(m.name for m in self.misconceptions) or "none"
+        raise LookupError(
+            f"check {self.name!r} declares no misconception {name!r} "
+            f"(declared: {known})"
+        )
+
+    @property
+    def hint_levels(self) -> int:
+        """How many levels of hints the check has."""
+        return int(bool(self.hint)) + len(self.more_hints)
+
+    def hint_at(self, level: int) -> str:
+        """The hint of ``level`` (1 = the one shown with a failure)."""
+        hints = ([self.hint] if self.hint else []) + list(self.more_hints)
+        if not isinstance(level, int) or not 1 <= level <= len(hints):
+            raise ValueError(
+                f"check {self.name!r} has hint levels 1 to {len(hints)}, "
+                f"got level={level!r}"
+            )
+        return hints[level - 1]
+
 
 # --------------------------------------------------------------- seeds
 
@@ -207,6 +358,29 @@ def load_assignment(assignment: str) -> ModuleType:
             f"no checks are declared for assignment {assignment!r}: expected a "
             f"module {module_name} (file autograder/assignments/a{assignment}.py)"
         ) from None
+
+
+def declared_assignments() -> list[str]:
+    """The assignments with a declaration module, e.g. ``["01_backprop", ...]``."""
+    folder = Path(__file__).parent / "assignments"
+    return sorted(path.stem[1:] for path in folder.glob("a[0-9]*.py"))
+
+
+def find_check(name: str) -> tuple[str, Check]:
+    """``(assignment, check)`` of the one assignment that declares ``name``."""
+    found = [
+        (assignment, declared)
+        for assignment in declared_assignments()
+        for declared in getattr(load_assignment(assignment), "CHECKS", [])
+        if declared.name == name
+    ]
+    if len(found) != 1:
+        where = ", ".join(a for a, _ in found) or "no assignment"
+        raise LookupError(
+            f"check {name!r} is declared by {where}; name the assignment "
+            "(assignment=...) when it is not exactly one"
+        )
+    return found[0]
 
 
 def get_check(assignment: str, name: str) -> Check:
@@ -372,9 +546,23 @@ def render_mismatch(mismatch: Mismatch) -> str:
     return text
 
 
-def render(mismatches: Sequence[Mismatch]) -> str | None:
-    """The message for a list of mismatches; None when there are none."""
-    return "\n".join(render_mismatch(m) for m in mismatches) or None
+def render(mismatches: Sequence[Mismatch], limit: int | None = None) -> str | None:
+    """The message for a list of mismatches; None when there are none.
+
+    With ``limit``, only the first ``limit`` are spelled out and the others
+    named in one line (the notebook keeps a failure short).
+    """
+    shown = list(mismatches) if limit is None else list(mismatches)[:limit]
+    lines = [render_mismatch(m) for m in shown]
+    rest = [m.label or "an output" for m in list(mismatches)[len(shown) :]]
+    if rest:
+        lines.append(f"(also wrong: {', '.join(rest)})")
+    return "\n".join(lines) or None
+
+
+def render_misconception(misconception: Misconception) -> str:
+    """The words that name a recognised mistake (the only place they are written)."""
+    return f"this looks like a known mistake: {misconception.message}"
 
 
 # What a failed hidden check says of each kind of mismatch.

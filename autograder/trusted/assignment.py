@@ -171,6 +171,7 @@ class _Run:
             "score": result.score,
             "max_score": result.max_score,
             "parts": result.parts(),
+            "misconceptions": result.misconceptions(),
             "changed": [str(c) for c in changes],
             "flags": [str(f) for f in result.flags],
             "seconds": round(result.seconds, 3),

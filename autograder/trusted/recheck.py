@@ -182,7 +182,9 @@ class Session:
                 Path(module.__file__).read_text(), runnable, build=self.built
             )
             self.problems.update(problems)
-            self.scorer = Scorer(self.declarations, self.expected, self.problems)
+            self.scorer = Scorer(
+                self.declarations, self.expected, self.problems, assignment
+            )
             self._read = self._read_paths()
             self._check_isolation()
             self._runner = ProgramRunner(

@@ -47,6 +47,13 @@ class PartResult:
     # failed, and only in hidden checks: the visible tests in the kernel
     # passed and the kernel left the hidden ones to the re-check
     hidden_only: bool = False
+    # the known mistakes the failing results matched: [check, misconception]
+    misconceptions: list[list[str]] = field(default_factory=list)
+
+    def record_misconception(self, check: str, name: str) -> None:
+        """Remember a named mistake once (visible and hidden calls may both match)."""
+        if [check, name] not in self.misconceptions:
+            self.misconceptions.append([check, name])
 
 
 @dataclass
@@ -100,6 +107,15 @@ class SubmissionResult:
             part.grade_id: part.trusted
             for nb in self.notebooks
             for part in nb.parts.values()
+        }
+
+    def misconceptions(self) -> dict[str, list[list[str]]]:
+        """``{grade_id: [[check, misconception], ...]}`` of the parts with any."""
+        return {
+            part.grade_id: list(part.misconceptions)
+            for nb in self.notebooks
+            for part in nb.parts.values()
+            if part.misconceptions
         }
 
 

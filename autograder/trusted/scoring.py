@@ -11,8 +11,11 @@ What the parent received for a graded call is one of
 :meth:`Scorer.verdict` turns that into None (passed) or what the student
 may be told; for a hidden call, nothing computed from the hidden inputs
 (:func:`autograder.declarations.hidden_summary`; the reasons:
-``autograder/HIDDEN_TESTS.md``). :meth:`Scorer.score` applies nbgrader's
-rule: a test cell scores its points when all its calls pass, else zero.
+``autograder/HIDDEN_TESTS.md``). :meth:`Scorer.diagnose` names the known
+misconception a failing value matches (fixed words of the declaration, so
+also for a hidden call); :class:`PartResult` keeps it as data.
+:meth:`Scorer.score` applies nbgrader's rule: a test cell scores its points
+when all its calls pass, else zero.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..declarations import Check, hidden_summary, render
+from .. import declarations
+from ..declarations import Check, Misconception, hidden_summary, render
 from . import protocol
 from .program import CallSpec, GradeCellSpec, Program, SourceNotebook
 from .results import NotebookResult, PartResult
@@ -61,6 +65,8 @@ class Scorer:
     declarations : ``{check name: Check}``
     expected : ``{call key: expected output}`` (:attr:`CallSpec.key`)
     problems : ``{check name: why the re-check cannot run it}``
+    assignment : str, optional
+        Where the seeds come from, for :meth:`diagnose` (None: no diagnosis).
     """
 
     def __init__(
@@ -68,10 +74,14 @@ class Scorer:
         declarations: Mapping[str, Check],
         expected: Mapping[str, object],
         problems: Mapping[str, str],
+        assignment: str | None = None,
     ):
         self.declarations = declarations
         self.expected = expected
         self.problems = problems
+        self.assignment = assignment
+        # {call key: {misconception: output}}: the same for every submission
+        self._mistakes: dict[str, dict] = {}
 
     def why_unsupported(self, spec: GradeCellSpec) -> str:
         """Why this re-check cannot redo a test cell ("" if it can)."""
@@ -104,6 +114,18 @@ class Scorer:
         if call.hidden:
             return hidden_summary(declared, mismatches)
         return render(mismatches)
+
+    def diagnose(self, call: CallSpec, received: Received) -> Misconception | None:
+        """The known misconception a returned value matches, or None."""
+        declared = self.declarations.get(call.check)
+        if self.assignment is None or declared is None or not declared.misconceptions:
+            return None
+        if not isinstance(received, Returned):
+            return None
+        seed_of = declarations.hidden_seed if call.hidden else declarations.visible_seed
+        cache = self._mistakes.setdefault(call.key, {})
+        seed = seed_of(self.assignment, call.check)
+        return declared.diagnose(received.value, seed, cache)
 
     def score(
         self,
@@ -144,6 +166,10 @@ class Scorer:
                     passed = False
                     kind = "hidden" if step.call.hidden else "visible"
                     failed.add(kind)
+                    mistake = self.diagnose(step.call, value)
+                    if mistake is not None:
+                        part.record_misconception(step.call.check, mistake.name)
+                        message += "\n" + declarations.render_misconception(mistake)
                     part.messages.append(
                         f"check {step.call.check!r} ({kind} test): {message}"
                     )
