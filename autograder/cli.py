@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import paths
+from . import paths, report
 from .nbgrader_config import course_config
 from .pipeline import (
     CommandError,
@@ -182,6 +182,28 @@ def cmd_feedback(root: Path, args) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
+def cmd_report(root: Path, args) -> int:
+    config = course_config(root)
+    folder = Path(args.output_dir) if args.output_dir else paths.state_dir() / "reports"
+    wrote = 0
+    for assignment in select_assignments(root, args.assignments):
+        summary = report.build_report(
+            root, assignment, config.CourseDirectory.db_url, paths.state_dir()
+        )
+        if not summary.students:
+            _say(f"{assignment}: no graded submission, no report")
+            continue
+        for path in (
+            report.write_html(summary, folder / f"{assignment}.html"),
+            report.write_csv(summary, folder / f"{assignment}.csv"),
+        ):
+            _say(f"wrote {path}")
+        wrote += 1
+    if not wrote:
+        raise CommandError("the gradebook holds no graded submission: run autograde")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------- main
 
 
@@ -231,6 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--assignment", dest="assignments", action="append", help="only this one"
     )
+
+    p = sub.add_parser(
+        "report",
+        help="class report: per part the scores, pass rate and common misconceptions",
+    )
+    p.add_argument("assignments", nargs="*", help="default: all")
+    p.add_argument(
+        "--output-dir", "-o", default=None, help="default: <state dir>/reports"
+    )
     return parser
 
 
@@ -241,6 +272,7 @@ COMMANDS = {
     "autograde": cmd_autograde,
     "export": cmd_export,
     "feedback": cmd_feedback,
+    "report": cmd_report,
 }
 
 

@@ -2,7 +2,9 @@
 
 * :func:`flag_for_manual_grading`, :func:`submission_scores`: what the
   autograde command marks and reports;
-* :func:`write_verdicts`: the trusted re-check's verdict (below).
+* :func:`write_verdicts`: the trusted re-check's verdict (below);
+* :func:`class_scores`: every submission's score per test cell, for the
+  class report (:mod:`autograder.report`).
 
 The trusted verdict
 -------------------
@@ -38,6 +40,7 @@ __all__ = [
     "merge_comment",
     "flag_for_manual_grading",
     "submission_scores",
+    "class_scores",
 ]
 
 MARK = "[trusted re-check]"
@@ -196,3 +199,25 @@ def submission_scores(db_url: str, assignment: str, student: str):
             for grade in notebook.grades
         }
         return submission.score, submission.max_score, parts
+
+
+def class_scores(db_url: str, assignment: str) -> dict[str, dict[str, tuple]]:
+    """``{student: {grade_id: (score, max_score)}}`` of every submission.
+
+    The score is the one formgrader shows (the manual score when set, so
+    the trusted re-check's verdict). Students without a submission are left
+    out.
+    """
+    scores: dict[str, dict[str, tuple]] = {}
+    with Gradebook(db_url) as gb:
+        for student in gb.students:
+            try:
+                submission = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                continue
+            scores[student.id] = {
+                grade.name: (grade.score, grade.max_score)
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+            }
+    return scores

@@ -7,6 +7,11 @@ adversarial students of 01_backprop, and both ``test_pipeline.py`` (grades,
 feedback, export) and ``test_notebooks.py`` (what the executed notebooks
 contain, how long they took) read its results.
 
+Among the students of 04_batchnorm, ``ann`` and ``bob`` make known
+mistakes (the class report counts them: ``test_report.py``): both divide the
+batch variance by N - 1, and ann's backward pass treats the batch statistics
+as constants.
+
 Among the students of 01_backprop, ``mallory`` fools nbgrader with an IPython
 input transformer (the end-to-end case of ``test_integrity.py``), and
 ``snooper`` (one student: each executed
@@ -165,6 +170,32 @@ relu_backward = F.relu_backward
 """
 
 
+# Known misconceptions of 04_batchnorm (declared in a04_batchnorm.py), as a
+# student writes them.
+MISTAKES = "04_batchnorm"
+UNBIASED_FORWARD = """
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    mean = x.mean(axis=0)
+    var = x.var(axis=0, ddof=1)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    out = gamma * x_hat + beta
+    cache = {"x": x, "mean": mean, "var": var, "x_hat": x_hat, "gamma": gamma, "eps": eps}
+    return out, cache
+"""
+CONSTANT_STATISTICS_BACKWARD = """
+def batchnorm_backward(dout, cache):
+    dx = dout * cache["gamma"] / np.sqrt(cache["var"] + cache["eps"])
+    return dx, np.sum(dout * cache["x_hat"], axis=0), np.sum(dout, axis=0)
+"""
+MISTAKEN_STUDENTS = {
+    "ann": {
+        "batchnorm_forward": UNBIASED_FORWARD,
+        "batchnorm_backward": CONSTANT_STATISTICS_BACKWARD,
+    },
+    "bob": {"batchnorm_forward": UNBIASED_FORWARD},
+}
+
+
 def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
     """Write the fake students; {student: {assignment: what it is}}."""
     students: dict[str, dict[str, str]] = {}
@@ -180,6 +211,10 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
         put("solution", assignment, nbformat.read(source, 4), "the solution notebook")
         release = course / "notebooks" / assignment / f"{assignment}.ipynb"
         put("untouched", assignment, nbformat.read(release, 4), "the untouched release")
+    if MISTAKES in ASSIGNMENTS:
+        for student, answers in MISTAKEN_STUDENTS.items():
+            mistaken = _filled_release(course, MISTAKES, answers)
+            put(student, MISTAKES, mistaken, "known mistakes in " + ", ".join(answers))
     if FIRST not in ASSIGNMENTS:
         return students
     put(
