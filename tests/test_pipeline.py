@@ -268,9 +268,12 @@ def test_export_csv_flags_manual_grading(graded):
     with open(graded["states"][FIRST] / "grades.csv", newline="") as fh:
         rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
     assert rows[(FIRST, "crasher")]["needs_manual_grade"] == "yes"
-    assert rows[(FIRST, "solution")]["needs_manual_grade"] == "no"
-    assert float(rows[(FIRST, "solution")]["score"]) == float(
-        rows[(FIRST, "solution")]["max_score"]
+    # The solution's written answers wait for the grader (nbgrader flags them
+    # for manual grading); nothing else is wrong with it, and it has every
+    # autograded point.
+    assert rows[(FIRST, "solution")]["reason"] == ""
+    assert float(rows[(FIRST, "solution")]["score"]) == sum(
+        _max_parts(graded, FIRST).values()
     )
     assert float(rows[(FIRST, "untouched")]["score"]) == 0
 
