@@ -304,7 +304,7 @@ def test_hidden_failure_scores_zero_from_the_trusted_recheck(graded):
     row = rows[(FIRST, "snooper")]
     # (max_score also counts the written answers, graded by hand)
     assert float(row["score"]) == sum(_max_parts(graded, FIRST).values()) - 1
-    assert row["needs_manual_grade"] == "no"
+    assert row["reason"] == ""  # flagged only for its written answers
     # the kernel ran no hidden test: it printed that the re-check scores them
     executed = state / "autograded" / "snooper" / FIRST / f"{FIRST}.ipynb"
     assert "hidden test: scored by the trusted re-check" in executed.read_text()
