@@ -25,6 +25,14 @@ zeroes half of its inputs, which He et al. compensate with
 
 :func:`get` maps a name (``"he_normal"``) to its function, for
 ``Dense(kernel_initializer="he_normal")``.
+
+Names that do not trap: "Xavier" means two different variances. The
+lectures' Xavier is :math:`1/n_{in}` (:func:`xavier_lecture`, what
+assignment 02 asks for); Glorot and Bengio's, PyTorch's ``xavier_normal_``
+and Keras's ``glorot_normal`` is :math:`2/(n_{in} + n_{out})`
+(:func:`glorot_normal`). So the bare names ``"xavier_normal"`` and
+``"xavier_uniform"`` are refused with a message naming both, rather than
+silently meaning one of them.
 """
 
 from __future__ import annotations
@@ -257,9 +265,7 @@ _REGISTRY = {
     "uniform": uniform,
     "random_uniform": uniform,
     "glorot_normal": glorot_normal,
-    "xavier_normal": glorot_normal,
     "glorot_uniform": glorot_uniform,
-    "xavier_uniform": glorot_uniform,
     "xavier_lecture": xavier_lecture,
     "he_normal": he_normal,
     "kaiming_normal": he_normal,
@@ -269,18 +275,37 @@ _REGISTRY = {
 }
 
 
+# Names that mean different variances in different places: refused, with
+# the names that say which variance is meant.
+_AMBIGUOUS = {
+    "xavier_normal": (
+        "'xavier_normal' is ambiguous: use 'xavier_lecture' for the lectures' "
+        "Xavier, N(0, 1/n_in), or 'glorot_normal' for Glorot and Bengio's "
+        "variance 2/(n_in + n_out) (PyTorch's xavier_normal_)"
+    ),
+    "xavier_uniform": (
+        "'xavier_uniform' is ambiguous: use 'glorot_uniform' for Glorot and "
+        "Bengio's U(-l, l) with variance 2/(n_in + n_out) (PyTorch's "
+        "xavier_uniform_), or 'xavier_lecture' for the lectures' N(0, 1/n_in)"
+    ),
+}
+
+
 def get(identifier):
     """Return the initializer function named ``identifier`` (or a callable as is).
 
     Names (case-insensitive): ``zeros``, ``ones``, ``normal``
-    (``random_normal``), ``uniform`` (``random_uniform``), ``glorot_normal``
-    (``xavier_normal``), ``glorot_uniform`` (``xavier_uniform``),
-    ``xavier_lecture``, ``he_normal`` (``kaiming_normal``), ``he_uniform``
-    (``kaiming_uniform``), ``orthogonal``.
+    (``random_normal``), ``uniform`` (``random_uniform``), ``glorot_normal``,
+    ``glorot_uniform``, ``xavier_lecture``, ``he_normal``
+    (``kaiming_normal``), ``he_uniform`` (``kaiming_uniform``),
+    ``orthogonal``. ``"xavier_normal"`` and ``"xavier_uniform"`` raise a
+    ``ValueError`` naming the two variances they could mean.
     """
     if callable(identifier):
         return identifier
     if isinstance(identifier, str):
+        if identifier.lower() in _AMBIGUOUS:
+            raise ValueError(_AMBIGUOUS[identifier.lower()])
         fn = _REGISTRY.get(identifier.lower())
         if fn is None:
             raise ValueError(

@@ -166,7 +166,7 @@ def test_deterministic_from_the_seed_and_dtype(name):
 def test_registry():
     assert init.get("he_normal") is init.he_normal
     assert init.get("Glorot_Uniform") is init.glorot_uniform
-    assert init.get("xavier_normal") is init.glorot_normal
+    assert init.get("xavier_lecture") is init.xavier_lecture
     assert init.get("kaiming_uniform") is init.he_uniform
 
     def custom(shape, rng):
@@ -177,6 +177,18 @@ def test_registry():
         init.get("lecun_uniform")
     with pytest.raises(TypeError, match="initializer"):
         init.get(3.0)
+
+
+@pytest.mark.parametrize(
+    "name, meant",
+    [("xavier_normal", "glorot_normal"), ("Xavier_Uniform", "glorot_uniform")],
+)
+def test_bare_xavier_names_say_which_variance_to_pick(name, meant):
+    # The lectures' Xavier (1/n_in) and Glorot's (2/(n_in + n_out)) share the
+    # name; a bare "xavier_*" would silently mean one of them.
+    with pytest.raises(ValueError, match="ambiguous") as caught:
+        init.get(name)
+    assert "xavier_lecture" in str(caught.value) and meant in str(caught.value)
 
 
 def test_argument_checks():

@@ -123,12 +123,18 @@ def make_submission(case, references: str = "") -> nbformat.NotebookNode:
 
 
 def _points() -> dict[str, float]:
+    """Points of each autograded part (written answers are graded by hand)."""
     source = nbformat.read(SOURCE, as_version=4)
     return {
         _meta(c)["grade_id"]: float(_meta(c)["points"])
         for c in source.cells
-        if _meta(c).get("grade")
+        if _meta(c).get("grade") and c.cell_type == "code"
     }
+
+
+def _autograded(grades) -> dict[str, float]:
+    """The scores of the autograded parts among a submission's grades."""
+    return {g.name: g.score for g in grades if g.cell.cell_type == "code"}
 
 
 def expected_parts(case) -> dict[str, float]:
@@ -259,7 +265,7 @@ def test_gradebook_shows_the_trusted_verdict_with_a_comment(corpus_run):
         for name in changed:
             case = CASES[name]
             submission = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, name)
-            scores = {g.name: g.score for g in submission.grades}
+            scores = _autograded(submission.grades)
             assert scores == expected_parts(case)
         sigmoid = gb.find_comment(
             "sigmoid_answer", ASSIGNMENT, ASSIGNMENT, "patched_allclose"
@@ -268,7 +274,7 @@ def test_gradebook_shows_the_trusted_verdict_with_a_comment(corpus_run):
         assert text.startswith("[trusted re-check] test_sigmoid: 0 / 1")
         assert "check 'sigmoid' (visible test)" in text and "entries differ" in text
         solution = gb.find_submission(ASSIGNMENT, "solution")
-        assert solution.score == solution.max_score == 12
+        assert solution.score == sum(_points().values())
         untouched = gb.find_submission(ASSIGNMENT, "untouched")
         assert untouched.score == 0
     lines = "\n".join(report.lines())
@@ -516,7 +522,7 @@ def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
     assert sorted(done) == ["a_patched"], "the crash came too late to test resuming"
     with Gradebook(db_url) as gb:  # what was recorded before the crash is there
         grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "a_patched")
-        scores = {g.name: g.score for g in grades.grades}
+        scores = _autograded(grades.grades)
     assert scores == expected_parts(CASES["patched_allclose"])
 
     monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(state))
@@ -533,7 +539,7 @@ def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
     with Gradebook(db_url) as gb:
         for student, case in students.items():
             nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-            assert {g.name: g.score for g in nb.grades} == expected_parts(case)
+            assert _autograded(nb.grades) == expected_parts(case)
     assert sorted(load_state(state, ASSIGNMENT)["students"]) == sorted(students)
 
 
@@ -561,8 +567,9 @@ def test_end_to_end_nbgrader_is_fooled_the_trusted_verdict_is_not(graded):
             nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
             return sum(grade.auto_score or 0 for grade in nb.grades)
 
-    assert in_kernel("mallory") == 12  # the hole: nbgrader believes mallory
-    assert in_kernel("solution") == 12
+    full = sum(_points().values())
+    assert in_kernel("mallory") == full  # the hole: nbgrader believes mallory
+    assert in_kernel("solution") == full
 
     code, out = graded["autograde"][ASSIGNMENT]
     changed = next(line for line in out.splitlines() if "grades changed by" in line)
@@ -577,9 +584,7 @@ def test_end_to_end_nbgrader_is_fooled_the_trusted_verdict_is_not(graded):
             if r["assignment"] == ASSIGNMENT
         }
     assert float(rows["mallory"]["score"]) == 0
-    assert (
-        float(rows["solution"]["score"]) == float(rows["solution"]["max_score"]) == 12
-    )
+    assert float(rows["solution"]["score"]) == full
     with Gradebook(db_url) as gb:
         comment = gb.find_comment("relu_answer", ASSIGNMENT, ASSIGNMENT, "mallory")
         assert "[trusted re-check] test_relu: 0 / 1" in comment.manual_comment

@@ -147,12 +147,12 @@ def test_release_fails_only_where_students_fill_in(assignment, graded):
         "errors other than the NotImplementedError of an unfilled answer "
         f"(cell index, type, message): {unexpected}"
     )
-    # Every autograded test cell fails in the untouched release (a graded
-    # markdown cell is a written answer, graded by hand: it runs nothing).
+    # Every autograded test cell fails in the untouched release (written
+    # answers, graded by hand, are nbgrader "grade" cells too, but no tests).
     failing = {index for index, _, _ in errors}
     for index, cell in enumerate(nb.cells):
-        graded = cell.get("metadata", {}).get("nbgrader", {}).get("grade")
-        if graded and cell.cell_type == "code":
+        nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+        if nbgrader.get("grade") and not nbgrader.get("solution"):
             assert index in failing, f"test cell {index} passes without an answer"
 
 

@@ -268,9 +268,12 @@ def test_export_csv_flags_manual_grading(graded):
     with open(graded["states"][FIRST] / "grades.csv", newline="") as fh:
         rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
     assert rows[(FIRST, "crasher")]["needs_manual_grade"] == "yes"
-    assert rows[(FIRST, "solution")]["needs_manual_grade"] == "no"
-    assert float(rows[(FIRST, "solution")]["score"]) == float(
-        rows[(FIRST, "solution")]["max_score"]
+    # The solution's written answers wait for the grader (nbgrader flags them
+    # for manual grading); nothing else is wrong with it, and it has every
+    # autograded point.
+    assert rows[(FIRST, "solution")]["reason"] == ""
+    assert float(rows[(FIRST, "solution")]["score"]) == sum(
+        _max_parts(graded, FIRST).values()
     )
     assert float(rows[(FIRST, "untouched")]["score"]) == 0
 
@@ -299,8 +302,9 @@ def test_hidden_failure_scores_zero_from_the_trusted_recheck(graded):
     with open(state / "grades.csv", newline="") as fh:
         rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
     row = rows[(FIRST, "snooper")]
-    assert float(row["score"]) == float(row["max_score"]) - 1
-    assert row["needs_manual_grade"] == "no"
+    # (max_score also counts the written answers, graded by hand)
+    assert float(row["score"]) == sum(_max_parts(graded, FIRST).values()) - 1
+    assert row["reason"] == ""  # flagged only for its written answers
     # the kernel ran no hidden test: it printed that the re-check scores them
     executed = state / "autograded" / "snooper" / FIRST / f"{FIRST}.ipynb"
     assert "hidden test: scored by the trusted re-check" in executed.read_text()

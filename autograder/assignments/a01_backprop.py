@@ -1,10 +1,40 @@
-"""Graded checks of assignment 01_backprop (solutions/01_backprop/)."""
+"""Graded checks of assignment 01_backprop (solutions/01_backprop/).
+
+Besides the building blocks (perceptron, ADALINE, the affine layer, five
+activations, the softmax cross-entropy, the k-layer loss), the checks grade
+the steps of the derivations the notebook asks for: the affine layer's
+gradients for one example, the softmax Jacobian, the score gradients of the
+two-class losses, the two-layer error signals and the L2 penalty alone; and
+the answers to the auto-graded questions (``q_*``: a number the student
+assigns; ``...`` means not answered yet).
+"""
+
+import math
 
 import numpy as np
 
 import dlcore.functional as F
 import dlcore.losses
 from autograder.checks import Check
+
+# dlcore functions the graded cells ask the students to write themselves.
+WITHHELD = [
+    "dlcore.functional.linear_forward",
+    "dlcore.functional.linear_backward",
+    "dlcore.functional.relu_forward",
+    "dlcore.functional.relu_backward",
+    "dlcore.functional.sigmoid_forward",
+    "dlcore.functional.sigmoid_backward",
+    "dlcore.functional.tanh_forward",
+    "dlcore.functional.tanh_backward",
+    "dlcore.functional.leaky_relu_forward",
+    "dlcore.functional.leaky_relu_backward",
+    "dlcore.functional.elu_forward",
+    "dlcore.functional.elu_backward",
+    "dlcore.functional.softmax_forward",
+    "dlcore.functional.softmax_backward",
+    "dlcore.losses.softmax_cross_entropy",
+]
 
 # --------------------------------------------------------------- inputs
 
@@ -43,6 +73,24 @@ def _pair_inputs(shape):
     return make
 
 
+def _alpha_pair_inputs(low, high):
+    def make(rng):
+        inputs = _pair_inputs((4, 6))(rng)
+        inputs["alpha"] = float(rng.uniform(low, high))
+        return inputs
+
+    return make
+
+
+def _one_example_inputs(rng):
+    d, m = 4, 3
+    return {
+        "x": rng.standard_normal(d),
+        "W": rng.standard_normal((m, d)),
+        "g": rng.standard_normal(m),
+    }
+
+
 def _linear_inputs(rng):
     n, d_in, d_out = 5, 4, 3
     return {
@@ -59,18 +107,50 @@ def _softmax_inputs(rng):
     return {"scores": scores, "labels": rng.integers(0, 5, size=6)}
 
 
-def _mlp_inputs(rng):
-    sizes = [4, 6, 5, 3]
-    params = [
+def _jacobian_inputs(rng):
+    return {"s": 2.0 * rng.standard_normal(int(rng.integers(3, 7)))}
+
+
+def _logistic_inputs(rng):
+    s = 4.0 * rng.standard_normal(12)
+    return {"s": s, "y": rng.integers(0, 2, size=12).astype(float)}
+
+
+def _two_layer_inputs(rng):
+    d, n = 3, 4
+    return {
+        "x": rng.standard_normal(d),
+        "y": float(rng.uniform(0.0, 1.0)),
+        "W1": rng.standard_normal((n, d)),
+        "b1": rng.standard_normal(n),
+        "w2": rng.standard_normal(n),
+        "b2": float(rng.standard_normal()),
+    }
+
+
+def _params(rng, sizes):
+    return [
         (0.5 * rng.standard_normal((m, n)), 0.1 * rng.standard_normal(m))
         for n, m in zip(sizes[:-1], sizes[1:], strict=True)
     ]
+
+
+def _penalty_inputs(rng):
+    return {"params": _params(rng, [4, 6, 5, 3]), "lam": float(rng.uniform(0.01, 1))}
+
+
+def _mlp_inputs(rng):
+    sizes = [4, 6, 5, 3]
     return {
         "x": rng.standard_normal((7, sizes[0])),
         "y": rng.integers(0, sizes[-1], size=7),
-        "params": params,
+        "params": _params(rng, sizes),
         "lam": 0.1,
     }
+
+
+def _no_inputs(rng):
+    return {}
 
 
 # ----------------------------------------------------------- references
@@ -96,17 +176,23 @@ def _adaline_epoch(w, b, x, y, lr):
 
 
 def _pair_reference(forward, backward):
-    def reference(x, dout):
-        out, cache = forward(x)
+    def reference(x, dout, **hyper):
+        out, cache = forward(x, **hyper)
         return out, backward(dout, cache)
 
     return reference
 
 
-def _call_pair(fns, x, dout):
+def _call_pair(fns, x, dout, **hyper):
     forward, backward = fns
-    out, cache = forward(x)
+    out, cache = forward(x, **hyper)
     return out, backward(dout, cache)
+
+
+def _one_example_reference(x, W, g):
+    _, cache = F.linear_forward(x[None, :], W, np.zeros(W.shape[0]))
+    dx, dW, db = F.linear_backward(g[None, :], cache)
+    return dx[0], dW, db
 
 
 def _call_linear(fns, x, W, b, dout):
@@ -119,6 +205,35 @@ def _call_linear(fns, x, W, b, dout):
 def _linear_reference(x, W, b, dout):
     out, cache = F.linear_forward(x, W, b)
     return (out, *F.linear_backward(dout, cache))
+
+
+def _jacobian_reference(s):
+    p = F.softmax_forward(s)[0]
+    return np.diag(p) - np.outer(p, p)
+
+
+def _logistic_reference(s, y):
+    p = F.sigmoid_forward(s)[0]
+    return (p - y) * p * (1.0 - p), p - y
+
+
+def _two_layer_reference(x, y, W1, b1, w2, b2):
+    """The lecture's network: tanh hidden units, sigmoid output, (y_hat - y)^2 / 2."""
+    hidden = np.tanh(W1 @ x + b1)
+    y_hat = F.sigmoid_forward(np.array(w2 @ hidden + b2))[0]
+    e2 = (y_hat - y) * y_hat * (1.0 - y_hat)
+    e1 = e2 * w2 * (1.0 - hidden**2)
+    return np.float64(e2), e1, np.outer(e1, x), e1, e2 * hidden, np.float64(e2)
+
+
+def _penalty_reference(params, lam):
+    value = lam * sum(np.sum(W * W) for W, _ in params)
+    return (np.float64(value), *[2.0 * lam * W for W, _ in params])
+
+
+def _call_penalty(fn, params, lam):
+    value, grads = fn(params, lam)
+    return (value, *grads)
 
 
 def _mlp_reference(x, y, params, lam):
@@ -147,6 +262,54 @@ def _call_mlp(fn, x, y, params, lam):
     return (loss, *[a for pair in grads for a in pair])
 
 
+# ------------------------------------------------------------ questions
+
+
+def _answered(answer):
+    """The student's answer as a float64 scalar; ``...`` is no answer yet."""
+    if answer is Ellipsis:
+        raise NotImplementedError("replace ... by your answer")
+    try:
+        return np.float64(answer)
+    except (TypeError, ValueError):
+        return np.float64(np.nan)
+
+
+def _sigmoid_layers():
+    """Layers of sigmoid slopes (at most 1/4 each) until the product <= 1e-3."""
+    return np.float64(math.ceil(math.log(1e-3) / math.log(0.25)))
+
+
+def _compare_count(expected, received):
+    if not np.isfinite(received) or received != round(received):
+        return f"expected a whole number of layers, received {received}"
+    if received != expected:
+        return (
+            f"{received:g} layers is not the smallest number for which the "
+            "product of the largest possible slopes is at most 1e-3"
+        )
+    return None
+
+
+def _gradient_ratio():
+    """|dJ/ds| of the NLL over that of the squared error, s = -6 and y = 1."""
+    p = 1.0 / (1.0 + math.exp(6.0))
+    return np.float64(1.0 / (p * (1.0 - p)))
+
+
+def _compare_ratio(expected, received):
+    if not np.isfinite(received) or received <= 0:
+        return f"expected a positive ratio, received {received}"
+    if abs(received / expected - 1.0) > 1e-3:
+        if received < 1:
+            return (
+                f"your ratio {received:.4g} is below 1: divide the NLL's gradient "
+                "by the squared error's, not the other way round"
+            )
+        return f"your ratio {received:.6g} is not the one at s = -6, y = 1"
+    return None
+
+
 # ------------------------------------------------------------------ checks
 
 CHECKS = [
@@ -171,14 +334,24 @@ CHECKS = [
         "y - y_hat, and updates after every example, not once per epoch.",
     ),
     Check(
+        name="affine_one_example",
+        points=1,
+        make_inputs=_one_example_inputs,
+        call=lambda fn, x, W, g: tuple(fn(x, W, g)),
+        reference=_one_example_reference,
+        outputs=("dx", "dW", "db"),
+        hint="Each is a sum over i of g_i times d s_i / d(variable); dW has the "
+        "shape of W (an outer product), dx the shape of x.",
+    ),
+    Check(
         name="linear",
-        points=2,
+        points=1,
         make_inputs=_linear_inputs,
         call=_call_linear,
         reference=_linear_reference,
         outputs=("out", "dx", "dW", "db"),
-        hint="With one example per row, out = x @ W.T + b, dx = dout @ W, "
-        "dW = dout.T @ x and db = dout.sum(axis=0).",
+        hint="One example per row: the loss adds the examples' contributions, so "
+        "the parameter gradients sum your one-example formulas over the rows.",
     ),
     Check(
         name="relu",
@@ -209,6 +382,45 @@ CHECKS = [
         hint="tanh'(x) = 1 - tanh(x)^2.",
     ),
     Check(
+        name="leaky_relu",
+        points=1,
+        make_inputs=_alpha_pair_inputs(0.01, 0.3),
+        call=_call_pair,
+        reference=_pair_reference(F.leaky_relu_forward, F.leaky_relu_backward),
+        outputs=("out", "dx"),
+        hint="Slope 1 where x > 0 and alpha elsewhere; use the alpha passed in "
+        "(keep it in the cache).",
+    ),
+    Check(
+        name="elu",
+        points=1,
+        make_inputs=_alpha_pair_inputs(0.5, 2.0),
+        call=_call_pair,
+        reference=_pair_reference(F.elu_forward, F.elu_backward),
+        outputs=("out", "dx"),
+        hint="For x <= 0 the output is alpha (e^x - 1) and the slope alpha e^x; "
+        "for x > 0 both are those of the identity.",
+    ),
+    Check(
+        name="q_sigmoid_layers",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answered,
+        reference=_sigmoid_layers,
+        compare=_compare_count,
+        hint="Find the largest value of sigma'(s), then the smallest L with "
+        "(that value)^L <= 1e-3.",
+    ),
+    Check(
+        name="softmax_jacobian",
+        points=1,
+        make_inputs=_jacobian_inputs,
+        call=lambda fn, s: fn(s),
+        reference=_jacobian_reference,
+        hint="Entry (k, j) is d p_k / d s_j: differentiate the quotient "
+        "e^{s_k} / sum_l e^{s_l}, separately for j = k and j != k.",
+    ),
+    Check(
         name="softmax_cross_entropy",
         points=2,
         make_inputs=_softmax_inputs,
@@ -218,8 +430,49 @@ CHECKS = [
         ),
         outputs=("loss", "dscores"),
         hint="Subtract each row's maximum before exponentiating (one row has scores "
-        "near 1000), average the loss over the batch, and divide dscores = p - y "
-        "by N too.",
+        "near 1000), average the loss over the batch, and divide the gradient "
+        "you derived by N too.",
+    ),
+    Check(
+        name="logistic_gradients",
+        points=2,
+        make_inputs=_logistic_inputs,
+        call=lambda fn, s, y: tuple(fn(s, y)),
+        reference=_logistic_reference,
+        outputs=("d_squared", "d_nll"),
+        hint="Chain rule through y_hat = sigma(s): dJ/ds = dJ/dy_hat * sigma'(s). "
+        "Both are per example (no average); the squared error carries the 1/2.",
+    ),
+    Check(
+        name="q_gradient_ratio",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answered,
+        reference=_gradient_ratio,
+        compare=_compare_ratio,
+        hint="Evaluate your logistic_gradients at s = -6, y = 1 and divide the "
+        "absolute values (NLL over squared error).",
+    ),
+    Check(
+        name="two_layer_gradients",
+        points=2,
+        make_inputs=_two_layer_inputs,
+        call=lambda fn, x, y, W1, b1, w2, b2: tuple(fn(x, y, W1, b1, w2, b2)),
+        reference=_two_layer_reference,
+        outputs=("e2", "e1", "dW1", "db1", "dw2", "db2"),
+        hint="e2 = dL/dh2 (through the sigmoid), e1 = dL/dh1 (through w2 and "
+        "tanh); each weight gradient is an error signal times the input of "
+        "its layer.",
+    ),
+    Check(
+        name="l2_penalty",
+        points=1,
+        make_inputs=_penalty_inputs,
+        call=_call_penalty,
+        reference=_penalty_reference,
+        outputs=("value", "dW1", "dW2", "dW3"),
+        hint="The penalty sums lam * (every squared weight entry) over the layers; "
+        "the biases are not penalised.",
     ),
     Check(
         name="mlp_loss",
@@ -228,19 +481,7 @@ CHECKS = [
         call=_call_mlp,
         reference=_mlp_reference,
         outputs=("loss", "dW1", "db1", "dW2", "db2", "dW3", "db3"),
-        hint="The penalty lam * sum ||W_i||^2 adds 2 lam W_i to each weight "
-        "gradient (not to the biases); the last layer has no ReLU.",
+        hint="Add the penalty's gradient to each weight gradient (not to the "
+        "biases), once, after the data term; the last layer has no activation.",
     ),
-]
-
-WITHHELD = [
-    "dlcore.functional.linear_forward",
-    "dlcore.functional.linear_backward",
-    "dlcore.functional.relu_forward",
-    "dlcore.functional.relu_backward",
-    "dlcore.functional.sigmoid_forward",
-    "dlcore.functional.sigmoid_backward",
-    "dlcore.functional.tanh_forward",
-    "dlcore.functional.tanh_backward",
-    "dlcore.losses.softmax_cross_entropy",
 ]

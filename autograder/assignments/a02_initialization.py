@@ -5,8 +5,14 @@ The two Gaussian initializers and ``orthogonal`` are random, so their checks
 are statistical (shape, determinism under a seed, mean, standard deviation
 and kurtosis; orthogonality, gain and uniform signs) rather than
 element-wise: any correct way of drawing passes. ``variance_ratio``,
-``activations_and_gradients`` and ``lsuv`` are deterministic and compared
-entry by entry.
+``init_std``, ``standardize``, ``zca_whiten``, ``activations_and_gradients``
+and ``lsuv`` are deterministic and compared entry by entry. The ``q_*``
+checks grade the answers to the notebook's auto-graded questions (a number
+the student assigns; ``...`` means not answered yet).
+
+Names: the notebook's ``xavier_lecture`` is the lectures' Xavier,
+N(0, 1/n_in), as :func:`dlcore.init.xavier_lecture`; Glorot and Bengio's
+2/(n_in + n_out) is :func:`dlcore.init.glorot_normal`.
 """
 
 from __future__ import annotations
@@ -401,6 +407,121 @@ def _lsuv_compare(expected, received):
     return None
 
 
+# ------------------------------------------------------------- init_std
+
+_STD_CASES = [
+    ("xavier_lecture", 500, 500),
+    ("xavier_lecture", 300, 64),
+    ("glorot", 300, 64),
+    ("glorot", 27, 144),
+    ("he", 500, 500),
+    ("he", 144, 32),
+]
+
+
+def _std_call(fn):
+    return tuple(np.float64(fn(rule, n_in, n_out)) for rule, n_in, n_out in _STD_CASES)
+
+
+def _std_reference():
+    stds = {
+        "xavier_lecture": lambda n_in, n_out: math.sqrt(1.0 / n_in),
+        "glorot": lambda n_in, n_out: math.sqrt(2.0 / (n_in + n_out)),
+        "he": lambda n_in, n_out: math.sqrt(2.0 / n_in),
+    }
+    return tuple(
+        np.float64(stds[rule](n_in, n_out)) for rule, n_in, n_out in _STD_CASES
+    )
+
+
+# ---------------------------------------------------- input preprocessing
+
+
+def _preprocessing_inputs(rng):
+    n, d = int(rng.integers(40, 80)), int(rng.integers(4, 8))
+    mixing = rng.standard_normal((d, d))
+    x_train = rng.standard_normal((n, d)) @ mixing * 3.0 + rng.normal(0, 5, d)
+    x_train[:, 0] = 2.5  # a constant feature, like the digits' border pixels
+    x = rng.standard_normal((7, d)) @ mixing * 3.0
+    return {"x_train": x_train, "x": x}
+
+
+def _standardize_reference(x_train, x):
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    return (x - mean) / np.where(std > 0, std, 1.0)
+
+
+def _whiten_inputs(rng):
+    inputs = _preprocessing_inputs(rng)
+    inputs["eps"] = float(rng.choice([1e-2, 0.1]))
+    return inputs
+
+
+def _whiten_reference(x_train, x, eps):
+    mean = x_train.mean(axis=0)
+    centred = x_train - mean
+    eigenvalues, vectors = np.linalg.eigh(centred.T @ centred / len(x_train))
+    return (x - mean) @ vectors @ np.diag(1.0 / np.sqrt(eigenvalues + eps)) @ vectors.T
+
+
+# ------------------------------------------------------------- questions
+
+
+def _no_inputs(rng):
+    return {}
+
+
+def _answered(answer):
+    """The student's answer as a float64 scalar; ``...`` is no answer yet."""
+    if answer is Ellipsis:
+        raise NotImplementedError("replace ... by your answer")
+    try:
+        return np.float64(answer)
+    except (TypeError, ValueError):
+        return np.float64(np.nan)
+
+
+def _close_to(what, rtol):
+    def compare(expected, received):
+        if not np.isfinite(received):
+            return f"expected a number for {what}, received {received}"
+        if abs(received / expected - 1.0) > rtol:
+            return f"{received:.6g} is not {what} (within {rtol:.0%})"
+        return None
+
+    return compare
+
+
+def _whole(what):
+    def compare(expected, received):
+        if not np.isfinite(received) or received != round(received):
+            return f"expected a whole number for {what}, received {received}"
+        if received != expected:
+            return f"{received:g} is not {what}"
+        return None
+
+    return compare
+
+
+def _tanh_factor():
+    """Std factor per layer near 0 (tanh ~ identity): sigma sqrt(n_in)."""
+    return np.float64(0.01 * math.sqrt(500))
+
+
+def _tanh_layers():
+    """Layers until the std, times the factor per layer from 1, is < 1e-3."""
+    return np.float64(math.ceil(math.log(1e-3) / math.log(0.01 * math.sqrt(500))))
+
+
+def _lsuv_steps():
+    """Rescalings under the model Var = a + v, a <- a / Var, a0 = 4, v = 0.1."""
+    weight_part, bias_part, steps = 4.0, 0.1, 0
+    while abs(weight_part + bias_part - 1.0) >= 1e-3:
+        weight_part /= weight_part + bias_part
+        steps += 1
+    return np.float64(steps)
+
+
 CHECKS = [
     Check(
         name="variance_ratio",
@@ -416,15 +537,71 @@ CHECKS = [
         ),
     ),
     Check(
-        name="xavier_normal",
+        name="init_std",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_std_call,
+        reference=_std_reference,
+        rtol=1e-9,
+        outputs=tuple(
+            f"{rule} ({n_in} in, {n_out} out)" for rule, n_in, n_out in _STD_CASES
+        ),
+        hint=(
+            "Each rule sets Var[w] so that one variance condition holds: the "
+            "forward one for xavier_lecture, the average of the forward and "
+            "backward ones for glorot, the forward one with ReLU's halved "
+            "second moment for he. Return the standard deviation, not the variance."
+        ),
+    ),
+    Check(
+        name="q_tanh_factor",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answered,
+        reference=_tanh_factor,
+        compare=_close_to("the factor per layer", 0.01),
+        hint="Near 0 tanh is the identity: the std of the scores is the std of "
+        "the inputs times sqrt(n_in Var[w]).",
+    ),
+    Check(
+        name="q_tanh_layers",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answered,
+        reference=_tanh_layers,
+        compare=_whole("the first layer whose activations have std below 1e-3"),
+        hint="The input has std 1; after l layers the std is (factor)^l.",
+    ),
+    Check(
+        name="standardize",
+        points=1,
+        make_inputs=_preprocessing_inputs,
+        call=lambda fn, x_train, x: fn(x_train, x),
+        reference=_standardize_reference,
+        hint="Per feature (column), with the training set's mean and standard "
+        "deviation (np.std, 1/N); a feature with std 0 is only centred.",
+    ),
+    Check(
+        name="zca_whiten",
+        points=2,
+        make_inputs=_whiten_inputs,
+        call=lambda fn, x_train, x, eps: fn(x_train, x, eps),
+        reference=_whiten_reference,
+        hint="Covariance of the centred training set with 1/N, eigendecomposition "
+        "C = U diag(lam) U^T (np.linalg.eigh), then (x - mean) U diag(1/sqrt(lam + "
+        "eps)) U^T, with the training mean.",
+    ),
+    Check(
+        name="xavier_lecture",
         points=1,
         make_inputs=_init_inputs,
         call=lambda fn, seed: _draw_all(fn, seed),
         reference=_xavier_reference,
-        compare=_statistical_normal(_xavier_std, "xavier_normal"),
+        compare=_statistical_normal(_xavier_std, "xavier_lecture"),
         hint=(
-            "std = 1/sqrt(fan_in) with fan_in = prod(shape[1:]) (for a conv kernel "
-            "(F, C, KH, KW) that is C*KH*KW), times rng.standard_normal(shape)."
+            "Your init_std('xavier_lecture', ...) with fan_in = prod(shape[1:]) (for "
+            "a conv kernel (F, C, KH, KW) that is C*KH*KW), times "
+            "rng.standard_normal(shape)."
         ),
     ),
     Check(
@@ -435,7 +612,7 @@ CHECKS = [
         reference=_he_reference,
         compare=_statistical_normal(_he_std, "he_normal"),
         hint=(
-            "std = sqrt(2/fan_in) with fan_in = prod(shape[1:]), times "
+            "Your init_std('he', ...) with fan_in = prod(shape[1:]), times "
             "rng.standard_normal(shape)."
         ),
     ),
@@ -451,6 +628,16 @@ CHECKS = [
             "Backward: G = G * f'(S_l), dW_l = G.T @ X_(l-1), G = G @ W_l; for "
             "tanh f'(s) = 1 - tanh(s)**2, for ReLU f'(s) = (s > 0)."
         ),
+    ),
+    Check(
+        name="q_xavier_relu_factor",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answered,
+        reference=lambda: np.float64(math.sqrt(0.5)),
+        compare=_close_to("the factor per layer", 0.01),
+        hint="With n_in Var[w] = 1, Var[s] equals the second moment of the "
+        "layer's input; what does a ReLU do to the second moment of a symmetric s?",
     ),
     Check(
         name="orthogonal",
@@ -478,5 +665,15 @@ CHECKS = [
             "are those of B after the last rescaling; then h = f(B) for the next "
             "layer."
         ),
+    ),
+    Check(
+        name="q_lsuv_steps",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answered,
+        reference=_lsuv_steps,
+        compare=_whole("the number of rescalings"),
+        hint="Iterate the model: Var = a + v; while |Var - 1| >= tol, a <- a / Var "
+        "(one rescaling).",
     ),
 ]

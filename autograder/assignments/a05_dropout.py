@@ -2,8 +2,16 @@
 
 Randomised functions receive their own ``numpy.random.Generator``, made from
 the check's seed, so the student's code and the dlcore reference draw the
-same numbers (the notebook fixes how: one ``rng.random(x.shape)`` per
+same numbers (the notebook fixes how: one ``rng.random(shape)`` per
 dropout layer and sample, in order).
+
+The derivation steps (the moments of the inverted mask, the complement odds
+of a logistic unit, log G'/G, E[S], E[eta]) are checked on inputs where a
+shortcut through the sigmoid or through sampling would fail: large scores
+(where 1 - sigmoid rounds to 0) and exact expectations (no Monte Carlo).
+The inline questions are checks too: the answer cell assigns a value and
+the check compares it; an unanswered question (``None``) counts as an
+unfilled answer.
 """
 
 import itertools
@@ -12,12 +20,25 @@ import numpy as np
 
 import dlcore.functional as F
 from autograder.checks import Check
+from dlcore.functional.dropout import DropoutCache
+
+WITHHELD = [
+    "dlcore.functional.dropout_forward",
+    "dlcore.functional.dropout_backward",
+]
 
 # --------------------------------------------------------------- inputs
 
 
-def _generator(rng):
+def _seeded(rng):
     return np.random.default_rng(int(rng.integers(2**31)))
+
+
+def _moments_inputs(rng):
+    return {
+        "y": rng.normal(0, 2, size=int(rng.integers(3, 9))),
+        "p": float(rng.uniform(0.1, 0.95)),
+    }
 
 
 def _forward_inputs(rng):
@@ -25,7 +46,7 @@ def _forward_inputs(rng):
     return {
         "x": rng.normal(size=shape),
         "rate": float(rng.choice([0.1, 0.25, 0.5, 0.8])),
-        "rng": _generator(rng),
+        "rng": _seeded(rng),
     }
 
 
@@ -42,14 +63,50 @@ def _subnetwork_inputs(rng):
     return {"n": int(rng.integers(1, 8)), "p": float(rng.uniform(0.2, 0.9))}
 
 
+def _unit(rng, n, weight_scale):
+    """One logistic unit: all 2**n sub-network scores and their probabilities."""
+    p = float(rng.uniform(0.2, 0.9))
+    masks, probs = _enumerate_subnetworks(n, p)
+    w, x, b = rng.normal(0, weight_scale, n), rng.normal(size=n), rng.normal()
+    return masks @ (w * x) + b, probs
+
+
 def _nwgm_inputs(rng):
-    n = int(rng.integers(2, 8))
-    masks, probs = _enumerate_subnetworks(n, float(rng.uniform(0.2, 0.9)))
     # Moderate scores: 1 - O_k stays far enough from 0 that np.log(1 - O)
     # and np.log1p(-O) agree to the tolerance.
-    w, x, b = rng.normal(0, 1.5, n), rng.normal(size=n), rng.normal()
-    scores = masks @ (w * x) + b
+    scores, probs = _unit(rng, int(rng.integers(2, 8)), 1.5)
     return {"outputs": 1 / (1 + np.exp(-scores)), "probs": probs}
+
+
+def _odds_inputs(rng):
+    # Up to s = 40, where 1 - sigmoid(s) is 0 in double precision: only the
+    # simplified form gets these right.
+    return {"s": np.concatenate([rng.uniform(-30, 40, 12), [0.0, 25.0, 38.0]])}
+
+
+def _log_ratio_inputs(rng):
+    scores, probs = _unit(rng, int(rng.integers(2, 8)), 25.0)
+    return {"scores": scores, "probs": probs}
+
+
+def _expected_score_inputs(rng):
+    n = int(rng.integers(1, 9))
+    return {
+        "w": rng.normal(0, 2, n),
+        "x": rng.normal(size=n),
+        "b": float(rng.normal()),
+        "p": float(rng.uniform(0.1, 0.95)),
+    }
+
+
+def _net_input_inputs(rng):
+    n_in, n_out = (int(v) for v in rng.integers(2, 9, size=2))
+    return {
+        "W": rng.normal(size=(n_out, n_in)),
+        "b": rng.normal(size=n_out),
+        "mean_y": np.abs(rng.normal(size=(int(rng.integers(1, 5)), n_in))),
+        "p": float(rng.uniform(0.1, 0.95)),
+    }
 
 
 def _params(rng, sizes):
@@ -81,15 +138,39 @@ def _mc_inputs(rng):
         "params": _params(rng, sizes),
         "rate": float(rng.choice([0.2, 0.5])),
         "n_samples": int(rng.integers(2, 8)),
-        "rng": _generator(rng),
+        "rng": _seeded(rng),
     }
+
+
+def _dropconnect_inputs(rng):
+    n, d_in, d_out = (int(v) for v in rng.integers(2, 8, size=3))
+    return {
+        "x": rng.normal(size=(n, d_in)),
+        "W": rng.normal(size=(d_out, d_in)),
+        "b": rng.normal(size=d_out),
+        "rate": float(rng.choice([0.2, 0.5, 0.7])),
+        "rng": _seeded(rng),
+        "dout": rng.normal(size=(n, d_out)),
+    }
+
+
+def _max_norm_inputs(rng):
+    n_out, n_in = (int(v) for v in rng.integers(3, 9, size=2))
+    # Rows of very different lengths: some inside the ball, some outside.
+    W = rng.normal(size=(n_out, n_in)) * rng.uniform(0.05, 2.0, size=(n_out, 1))
+    return {"W": W, "c": float(rng.uniform(0.5, 2.5))}
 
 
 # ----------------------------------------------------------- references
 
 
+def _moments_reference(y, p):
+    return y, y**2 * (1 - p) / p
+
+
 def _forward_reference(x, rate, rng):
-    return F.dropout_forward(x, rate, rng)
+    out, cache = F.dropout_forward(x, rate, rng)
+    return out, cache.mask
 
 
 def _call_forward(fn, x, rate, rng):
@@ -107,6 +188,11 @@ def _nwgm_reference(outputs, probs):
     G = np.exp(np.sum(probs * np.log(outputs)))
     G_prime = np.exp(np.sum(probs * np.log1p(-outputs)))
     return G, G_prime, G / (G + G_prime)
+
+
+def _expected_score_by_enumeration(w, x, b, p):
+    masks, probs = _enumerate_subnetworks(len(w), p)
+    return float(probs @ (masks @ (w * x) + b))
 
 
 def _flat(params):
@@ -143,9 +229,82 @@ def _mc_reference(x, params, rate, n_samples, rng):
     return total / n_samples
 
 
+def _dropconnect_forward_reference(x, W, b, rate, rng, dout):
+    p = 1.0 - rate
+    mask = (rng.random(W.shape) < p) / p
+    return x @ (W * mask).T + b, mask
+
+
+def _dropconnect_backward_reference(x, W, b, rate, rng, dout):
+    _, mask = _dropconnect_forward_reference(x, W, b, rate, rng, dout)
+    masked = W * mask
+    return dout @ masked, (dout.T @ x) * mask, dout.sum(axis=0)
+
+
+def _call_dropconnect_forward(fn, x, W, b, rate, rng, dout):
+    out, cache = fn(x, W, b, rate, rng)
+    return out, np.asarray(cache[-1])
+
+
+def _call_dropconnect_backward(fns, x, W, b, rate, rng, dout):
+    forward, backward = fns
+    _, cache = forward(x, W, b, rate, rng)
+    return tuple(backward(dout, cache))
+
+
+def _max_norm_reference(W, c):
+    norms = np.linalg.norm(W, axis=1, keepdims=True)
+    return W * np.minimum(1.0, c / norms)
+
+
+# ------------------------------------------------------ inline questions
+
+
+def _answer(value, question):
+    """The student's answer, or NotImplementedError while it is unanswered."""
+    if value is None:
+        raise NotImplementedError(f"answer {question} above")
+    return value
+
+
+def _close_to(correct, rtol):
+    def compare(expected, received):
+        try:
+            value = float(received)
+        except (TypeError, ValueError):
+            return f"expected a number, received {received!r}"
+        if np.isclose(value, correct, rtol=rtol, atol=0.0):
+            return None
+        return f"{value:.6g} is not the right value"
+
+    return compare
+
+
+def _choice(correct, options):
+    def compare(expected, received):
+        if received not in options:
+            return f"answer one of {sorted(options)}, received {received!r}"
+        return None if received == correct else f"{received!r} is not the right choice"
+
+    return compare
+
+
+# The n = 1 unit of the question: w = 2, x = 1.5, b = -1, p = 0.25.
+_N1_LOG_RATIO = -(0.75 * -1.0 + 0.25 * (-1.0 + 2.0 * 1.5))
+
 # ------------------------------------------------------------------ checks
 
 CHECKS = [
+    Check(
+        name="inverted_dropout_moments",
+        points=1,
+        make_inputs=_moments_inputs,
+        call=lambda fn, y, p: tuple(fn(y, p)),
+        reference=_moments_reference,
+        outputs=("mean", "variance"),
+        hint="xi is 1 with probability p and 0 otherwise, so E[xi] = E[xi**2] = p; "
+        "the mean and variance of (xi / p) * y follow with y a constant.",
+    ),
     Check(
         name="dropout_forward",
         points=2,
@@ -162,7 +321,7 @@ CHECKS = [
         points=1,
         make_inputs=_backward_inputs,
         call=lambda fn, dout, mask: fn(dout, mask),
-        reference=lambda dout, mask: F.dropout_backward(dout, mask),
+        reference=lambda dout, mask: F.dropout_backward(dout, DropoutCache(mask)),
         hint="The forward pass is out = x * mask with a fixed mask, so dx = dout * "
         "mask (the 1/p scaling included).",
     ),
@@ -179,15 +338,65 @@ CHECKS = [
     ),
     Check(
         name="nwgm",
-        points=2,
+        points=1,
         make_inputs=_nwgm_inputs,
         call=lambda fn, outputs, probs: tuple(fn(outputs, probs)),
         reference=_nwgm_reference,
         atol=1e-12,
         outputs=("G", "G_prime", "nwgm"),
         hint="G = prod_k O_k**P_k and G' = prod_k (1 - O_k)**P_k (weighted "
-        "geometric means, computed e.g. as exp(sum_k P_k log O_k)); NWGM = G / "
-        "(G + G').",
+        "geometric means, computed e.g. as exp(sum_k P_k log O_k)).",
+    ),
+    Check(
+        name="q_n1_log_ratio",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=lambda value: _answer(value, "q_n1_log_ratio"),
+        compare=_close_to(_N1_LOG_RATIO, rtol=1e-3),
+        hint="Two sub-networks: input dropped (probability 1 - p, score b) and kept "
+        "(probability p, score b + w x); log G'/G = sum_k P_k log((1 - O_k) / O_k).",
+    ),
+    Check(
+        name="complement_odds",
+        points=1,
+        make_inputs=_odds_inputs,
+        call=lambda fn, s: fn(s),
+        reference=lambda s: np.exp(-s),
+        rtol=1e-10,
+        atol=0.0,
+        hint="Write sigma(s) = 1 / (1 + e^{-s}) and simplify (1 - sigma) / sigma "
+        "on paper first: the result needs no sigmoid (1 - sigmoid(s) is exactly 0 "
+        "in floating point for s above about 37).",
+    ),
+    Check(
+        name="log_complement_ratio",
+        points=2,
+        make_inputs=_log_ratio_inputs,
+        call=lambda fn, scores, probs: fn(scores, probs),
+        reference=lambda scores, probs: -float(probs @ scores),
+        rtol=1e-9,
+        atol=1e-9,
+        hint="log G'/G = sum_k P_k log((1 - O_k) / O_k); replace each log by what "
+        "complement_odds showed. These scores are large: going through the "
+        "sigmoid loses them.",
+    ),
+    Check(
+        name="expected_score",
+        points=1,
+        make_inputs=_expected_score_inputs,
+        call=lambda fn, w, x, b, p: fn(w, x, b, p),
+        reference=_expected_score_by_enumeration,
+        hint="S = b + sum_i w_i xi_i x_i is linear in the xi_i; take the expectation "
+        "term by term (no enumeration needed).",
+    ),
+    Check(
+        name="expected_net_input",
+        points=1,
+        make_inputs=_net_input_inputs,
+        call=lambda fn, W, b, mean_y, p: fn(W, b, mean_y, p),
+        reference=lambda W, b, mean_y, p: b + p * mean_y @ W.T,
+        hint="E[eta_j] = b_j + sum_i W[j, i] E[xi_i] E[y_i] in the library's layout "
+        "(one row of mean_y per example, W of shape (D_out, D_in)).",
     ),
     Check(
         name="weight_scaled_params",
@@ -213,10 +422,56 @@ CHECKS = [
         "end); the last layer has no ReLU and no dropout; average the softmax "
         "probabilities over the samples.",
     ),
-]
-
-# dlcore functions the graded cells ask the students to write themselves.
-WITHHELD = [
-    "dlcore.functional.dropout_forward",
-    "dlcore.functional.dropout_backward",
+    Check(
+        name="q_gap_cause",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=lambda value: _answer(value, "q_gap_cause"),
+        compare=_choice("c", {"a", "b", "c", "d"}),
+        hint="Which step of the argument E[eta] = sum w p E[y] -> NWGM stops being "
+        "exact when a non-linear layer sits between two dropout layers?",
+    ),
+    Check(
+        name="dropconnect_forward",
+        points=1,
+        make_inputs=_dropconnect_inputs,
+        call=_call_dropconnect_forward,
+        reference=_dropconnect_forward_reference,
+        outputs=("out", "mask"),
+        hint="One rng.random(W.shape) per call; keep a weight where it is < p = 1 - "
+        "rate; mask = kept / p; out = x @ (W * mask).T + b; the mask is the last "
+        "item of the cache.",
+    ),
+    Check(
+        name="dropconnect_backward",
+        points=2,
+        make_inputs=_dropconnect_inputs,
+        call=_call_dropconnect_backward,
+        reference=_dropconnect_backward_reference,
+        outputs=("dx", "dW", "db"),
+        hint="The forward pass is an affine layer with weights W * mask: dx uses the "
+        "masked weights; dW is the affine layer's gradient times the mask (a "
+        "dropped weight gets no gradient).",
+    ),
+    Check(
+        name="max_norm_project",
+        points=1,
+        make_inputs=_max_norm_inputs,
+        call=lambda fn, W, c: fn(W, c),
+        reference=_max_norm_reference,
+        rtol=1e-10,
+        atol=1e-12,
+        hint="One norm per row (the incoming weights of one unit, our (D_out, D_in) "
+        "layout); rows with norm <= c stay exactly as they are, longer ones are "
+        "scaled to norm c. No epsilon here.",
+    ),
+    Check(
+        name="q_keras_axis",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=lambda value: _answer(value, "q_keras_axis"),
+        compare=_choice(0, {0, 1}),
+        hint="Keras stores a Dense kernel as (D_in, D_out); which axis holds the "
+        "incoming weights of one unit?",
+    ),
 ]

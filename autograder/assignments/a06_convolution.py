@@ -1,5 +1,12 @@
 """Graded checks of 06_convolution: output size, conv1d/conv2d and max-pool.
 
+The derivation steps (the 1-D input gradient as a correlation with the
+flipped kernel, the weight gradient as a sum over positions, the gradient of
+one max) are checked against the transposed Toeplitz matrix and the
+definitions, not against dlcore. The inline questions are checks too: the
+answer cell assigns a value; an unanswered question (``None``) counts as an
+unfilled answer.
+
 Every check runs a few fixed configurations (stride, padding, kernel) on
 shapes and values drawn from the check's seed, so the hidden tests exercise
 the same settings on other numbers. The backward checks build the cache the
@@ -14,7 +21,17 @@ import numpy as np
 
 import dlcore.functional as F
 from autograder.checks import Check
-from dlcore.functional.conv import conv_output_size as _conv_output_size
+
+# The graded functions exist in dlcore; while grading, a submission may not
+# call them (the notebook's demos use NumPy definitions and dlcore layers).
+WITHHELD = [
+    "dlcore.functional.conv1d_forward",
+    "dlcore.functional.conv1d_backward",
+    "dlcore.functional.conv2d_forward",
+    "dlcore.functional.conv2d_backward",
+    "dlcore.functional.maxpool2d_forward",
+    "dlcore.functional.maxpool2d_backward",
+]
 
 # (stride, padding, kernel width): plain, strided and padded, an even kernel
 # with a stride that does not divide the padded length.
@@ -120,8 +137,93 @@ def _compare_sizes(expected, received):
     return None
 
 
+def _conv_output_size(n, kernel_size, stride=1, padding=0):
+    if min(n, kernel_size, stride) < 1 or padding < 0:
+        raise ValueError("impossible setting")
+    if kernel_size > n + 2 * padding:
+        raise ValueError("no window fits")
+    return (n + 2 * padding - kernel_size) // stride + 1
+
+
 def _reference_sizes(cases):
     return _size_table(_conv_output_size, cases)
+
+
+# ------------------------------------------------- 1-D derivation steps
+
+
+def _toeplitz(w, n):
+    """The (n - F + 1, n) matrix of a valid 1-D correlation with w."""
+    T = np.zeros((n - len(w) + 1, n))
+    for i in range(n - len(w) + 1):
+        T[i, i : i + len(w)] = w
+    return T
+
+
+def _grad_1d_inputs(rng):
+    k = int(rng.integers(2, 6))
+    n = int(rng.integers(k + 1, k + 9))
+    return {
+        "g": rng.standard_normal(n - k + 1),
+        "w": rng.standard_normal(k),
+        "x": rng.standard_normal(n),
+    }
+
+
+def _input_grad_reference(g, w, x):
+    return _toeplitz(w, len(x)).T @ g
+
+
+def _weight_grad_reference(g, w, x):
+    return np.array([g @ x[k : k + len(g)] for k in range(len(w))])
+
+
+def _window_inputs(rng):
+    windows = [rng.standard_normal((3, 3)), rng.standard_normal((2, 4))]
+    tied = rng.integers(0, 3, size=(3, 3)).astype(np.float64)
+    tied.flat[[2, 7]] = tied.max() + 1  # two maxima: the first gets it
+    return {"windows": windows + [tied]}
+
+
+def _window_grad_reference(windows):
+    grads = []
+    for window in windows:
+        grad = np.zeros_like(window)
+        grad.flat[np.argmax(window)] = 1.0
+        grads.append(grad)
+    return tuple(grads)
+
+
+# ------------------------------------------------------ inline questions
+
+
+def _answer(value, question):
+    """The student's answer, or NotImplementedError while it is unanswered."""
+    if value is None:
+        raise NotImplementedError(f"answer {question} above")
+    return value
+
+
+def _exact_int(correct):
+    def compare(expected, received):
+        if isinstance(received, bool) or not isinstance(received, (int, np.integer)):
+            return f"expected an int, received {received!r}"
+        return None if received == correct else f"{received} is not the right value"
+
+    return compare
+
+
+def _exact_list(correct):
+    def compare(expected, received):
+        try:
+            values = [float(v) for v in received]
+        except (TypeError, ValueError):
+            return f"expected a list of numbers, received {received!r}"
+        if values == [float(v) for v in correct]:
+            return None
+        return f"{received!r} is not the right gradient"
+
+    return compare
 
 
 # ------------------------------------------------------------ convolutions
@@ -275,7 +377,7 @@ def _pool_backward_reference(**inputs):
 CHECKS = [
     Check(
         name="conv_output_size",
-        points=2,
+        points=1,
         make_inputs=_size_inputs,
         call=lambda fn, cases: _size_table(fn, cases),
         reference=_reference_sizes,
@@ -285,6 +387,16 @@ CHECKS = [
             "negative number) when n, kernel_size or stride is below 1, padding "
             "is negative, or the kernel is wider than n + 2 * padding."
         ),
+    ),
+    Check(
+        name="q_output_size",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=lambda value: _answer(value, "q_output_size"),
+        compare=_exact_int(15),
+        hint="n + 2P = 34 inputs to walk along; each window but the last uses up S "
+        "of them, the last one F; positions that do not fit a whole window are "
+        "not visited.",
     ),
     Check(
         name="conv1d_forward",
@@ -298,6 +410,25 @@ CHECKS = [
             "at i * stride of the padded signal; sum over channels and taps, add "
             "b[f]. Cross-correlation: do not flip W."
         ),
+    ),
+    Check(
+        name="conv1d_input_grad",
+        points=2,
+        make_inputs=_grad_1d_inputs,
+        call=lambda fn, g, w, x: fn(g, w),
+        reference=_input_grad_reference,
+        hint="dx[t] collects g[i] * w[t - i] over every window i that covers t. "
+        "Pad g with F - 1 zeros at both ends and slide the kernel over it: in "
+        "which order do the taps of w meet the entries of g?",
+    ),
+    Check(
+        name="conv1d_weight_grad",
+        points=1,
+        make_inputs=_grad_1d_inputs,
+        call=lambda fn, g, w, x: fn(g, x, len(w)),
+        reference=_weight_grad_reference,
+        hint="w[k] multiplied x[i + k] in every output i: dL/dw[k] adds up "
+        "g[i] * x[i + k] over all of them.",
     ),
     Check(
         name="conv1d_backward",
@@ -340,6 +471,26 @@ CHECKS = [
         ),
     ),
     Check(
+        name="maxpool_window_grad",
+        points=1,
+        make_inputs=_window_inputs,
+        call=lambda fn, windows: tuple(fn(w) for w in windows),
+        reference=_window_grad_reference,
+        outputs=("window 3x3", "window 2x4", "window with a tie"),
+        hint="The derivative of max(a_1, ..., a_k) with respect to each a_j: 1 for "
+        "the entry that is the maximum (the first one in row-major order on "
+        "ties), 0 for every other entry.",
+    ),
+    Check(
+        name="q_pool_overlap",
+        points=1,
+        make_inputs=lambda rng: {},
+        call=lambda value: _answer(value, "q_pool_overlap"),
+        compare=_exact_list([0, 1, 0, 2, 0]),
+        hint="List the three windows, find the arg-max of each, and add up the "
+        "gradients each input receives.",
+    ),
+    Check(
         name="maxpool2d_forward",
         points=1,
         make_inputs=_pool_inputs,
@@ -366,16 +517,4 @@ CHECKS = [
             "gradients, so use +=."
         ),
     ),
-]
-
-# The graded functions exist in dlcore; while grading, a submission may not
-# call them (the notebook's demos use NumPy definitions and dlcore layers).
-WITHHELD = [
-    "dlcore.functional.conv.conv_output_size",
-    "dlcore.functional.conv1d_forward",
-    "dlcore.functional.conv1d_backward",
-    "dlcore.functional.conv2d_forward",
-    "dlcore.functional.conv2d_backward",
-    "dlcore.functional.maxpool2d_forward",
-    "dlcore.functional.maxpool2d_backward",
 ]

@@ -23,11 +23,20 @@ from course_run import LOOPING_PERCEPTRON
 ALL_PARTS = (
     "test_perceptron_epoch",
     "test_adaline_epoch",
+    "test_affine_one_example",
     "test_linear",
     "test_relu",
     "test_sigmoid",
     "test_tanh",
+    "test_leaky_relu",
+    "test_elu",
+    "test_q_sigmoid_layers",
+    "test_softmax_jacobian",
     "test_softmax_cross_entropy",
+    "test_logistic_gradients",
+    "test_q_gradient_ratio",
+    "test_two_layer_gradients",
+    "test_l2_penalty",
     "test_mlp_loss",
 )
 
