@@ -59,7 +59,7 @@ def test_report_counts_the_misconceptions_of_a_graded_class(graded, tmp_path):
     ]
     page = (tmp_path / f"{MISTAKES}.html").read_text()
     assert "src='data:image/png;base64," in page
-    assert f"50% of the class (2 of {class_size})" in page
+    assert f"<b>50%</b> of the class (2 of {class_size})" in page
     assert "your variance divides by N - 1" in page
 
 
@@ -91,6 +91,6 @@ def test_report_files_from_records(tmp_path):
     assert rows[0]["pass_rate"] == "0.400" and rows[0]["students"] == "2"
     assert rows[1]["misconception"] == "" and rows[1]["pass_rate"] == "1.000"
     page = report.write_html(sample, tmp_path / "r.html").read_text()
-    assert "40% of the class (2 of 5): your dW is N times too small" in page
+    assert "<b>40%</b> of the class (2 of 5): your dW is N times too small" in page
     assert "no known misconception named" in page
     assert page.count("<h3>") == 2
