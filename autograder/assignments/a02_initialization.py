@@ -23,7 +23,7 @@ import numpy as np
 
 import dlcore.functional as F
 import dlcore.init
-from autograder.checks import Check, compare_arrays
+from autograder.declarations import Check, Misconception, compare_arrays
 from dlcore.layers import Dense, ReLU, Tanh
 
 # The notebook asks for the student's own versions of these.
@@ -522,6 +522,116 @@ def _lsuv_steps():
     return np.float64(steps)
 
 
+# ------------------------------------------------------- misconceptions
+#
+# Wrong answers written as a student would write them; each check names the
+# one a failing result matches. The random initializers' mistakes are told
+# apart by the spread and shape of their draws, not entry by entry.
+
+
+def _ratio(second_moment=True, fan_axis=1):
+    def variance_ratio(x, W):
+        s = x @ W.T
+        moment = np.mean(x**2) if second_moment else np.var(x)
+        return np.var(s) / (W.shape[fan_axis] * np.var(W) * moment)
+
+    return variance_ratio
+
+
+def _stds(variance=False, he_factor=2.0, glorot_factor=2.0):
+    def init_std(rule, n_in, n_out):
+        var = {
+            "xavier_lecture": 1.0 / n_in,
+            "glorot": glorot_factor / (n_in + n_out),
+            "he": he_factor / n_in,
+        }[rule]
+        return var if variance else math.sqrt(var)
+
+    return init_std
+
+
+def _normal_init(scale_of_shape, uniform=False):
+    def init(shape, rng):
+        std = scale_of_shape(shape)
+        if uniform:  # same std, a flat distribution
+            return rng.uniform(-math.sqrt(3.0) * std, math.sqrt(3.0) * std, shape)
+        return std * rng.standard_normal(shape)
+
+    return init
+
+
+def _same_spread(mistake, received):
+    """Same shapes, standard deviations within 3 % and similar kurtosis."""
+    for wrong, got in zip(mistake, received, strict=True):
+        wrong, got = np.asarray(wrong), np.asarray(got)
+        if wrong.shape != got.shape or abs(got.std() / wrong.std() - 1.0) > 0.03:
+            return False
+        kurtosis = [np.mean((a - a.mean()) ** 4) / a.std() ** 4 for a in (wrong, got)]
+        if abs(kurtosis[0] - kurtosis[1]) > 0.3:
+            return False
+    return True
+
+
+def _standardize(own_statistics=False, guard=True, ddof=0):
+    def standardize(x_train, x):
+        source = x if own_statistics else x_train
+        mean, std = source.mean(axis=0), source.std(axis=0, ddof=ddof)
+        with np.errstate(all="ignore"):
+            return (x - mean) / (np.where(std > 0, std, 1.0) if guard else std)
+
+    return standardize
+
+
+def _whiten(ddof=0, rotate_back=True, own_mean=False):
+    def zca_whiten(x_train, x, eps):
+        mean = x_train.mean(axis=0)
+        centred = x_train - mean
+        covariance = centred.T @ centred / (len(x_train) - ddof)
+        eigenvalues, vectors = np.linalg.eigh(covariance)
+        W = vectors @ np.diag(1.0 / np.sqrt(eigenvalues + eps))
+        W = W @ vectors.T if rotate_back else W
+        return (x - (x.mean(axis=0) if own_mean else mean)) @ W
+
+    return zca_whiten
+
+
+def _network_stats(slope=True, transpose=False):
+    def activations_and_gradients(x, weights, activation, dout):
+        f = np.tanh if activation == "tanh" else (lambda s: np.maximum(s, 0.0))
+        hs, ss, h = [x], [], x
+        for W in weights:
+            ss.append(h @ W.T)
+            h = f(ss[-1])
+            hs.append(h)
+        grads, g = [None] * len(weights), dout
+        for l in reversed(range(len(weights))):
+            if slope:
+                s = ss[l]
+                g = g * (1.0 - np.tanh(s) ** 2 if activation == "tanh" else s > 0)
+            grads[l] = hs[l].T @ g if transpose else g.T @ hs[l]
+            g = g @ weights[l]
+        return hs[1:], grads
+
+    return activations_and_gradients
+
+
+def _orthogonal(sign_fix=True, use_gain=True):
+    def orthogonal(shape, rng, gain=1.0):
+        rows, cols = shape[0], math.prod(shape[1:])
+        q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+        if sign_fix:
+            q = q * np.sign(np.diag(r))
+        q = q.T if rows < cols else q
+        return q.reshape(shape) * (gain if use_gain else 1.0)
+
+    return orthogonal
+
+
+_FAN_OUT = (
+    "the spread of your weights follows the number of outputs (shape[0]); "
+    "the forward condition counts the inputs each unit sums over."
+)
+
 CHECKS = [
     Check(
         name="variance_ratio",
@@ -530,10 +640,18 @@ CHECKS = [
         call=lambda fn, x, W: np.float64(fn(x, W)),
         reference=_variance_ratio_reference,
         rtol=1e-9,
-        hint=(
-            "var(s) / (n_in * var(W) * mean(x**2)) with s = x @ W.T and n_in = "
-            "W.shape[1]; use the second moment mean(x**2), not var(x), and take "
-            "every statistic over all entries."
+        hint="The lecture's variance formula for one score, with every statistic "
+        "measured over all entries; look again at which moment of the inputs it "
+        "uses, and which dimension of W is the fan-in.",
+        misconceptions=(
+            Misconception(
+                "variance_of_inputs",
+                "you use the variance of the inputs; the formula needs their "
+                "second moment, which differs when the inputs do not have mean 0 "
+                "(ReLU outputs, for one).",
+                answer=_ratio(second_moment=False),
+            ),
+            Misconception("fan_out", _FAN_OUT, answer=_ratio(fan_axis=0)),
         ),
     ),
     Check(
@@ -550,7 +668,27 @@ CHECKS = [
             "Each rule sets Var[w] so that one variance condition holds: the "
             "forward one for xavier_lecture, the average of the forward and "
             "backward ones for glorot, the forward one with ReLU's halved "
-            "second moment for he. Return the standard deviation, not the variance."
+            "second moment for he. The function returns a standard deviation."
+        ),
+        misconceptions=(
+            Misconception(
+                "variance_not_std",
+                "your values are variances; the function returns the standard "
+                "deviation of the weights.",
+                answer=_stds(variance=True),
+            ),
+            Misconception(
+                "he_without_relu_factor",
+                "your he equals xavier_lecture: ReLU zeroes half of the inputs, "
+                "which the variance must make up for.",
+                answer=_stds(he_factor=1.0),
+            ),
+            Misconception(
+                "glorot_not_averaged",
+                "your glorot is half of what averaging the forward and backward "
+                "conditions gives.",
+                answer=_stds(glorot_factor=1.0),
+            ),
         ),
     ),
     Check(
@@ -560,8 +698,17 @@ CHECKS = [
         call=_answered,
         reference=_tanh_factor,
         compare=_close_to("the factor per layer", 0.01),
-        hint="Near 0 tanh is the identity: the std of the scores is the std of "
-        "the inputs times sqrt(n_in Var[w]).",
+        hint="Near 0 tanh is the identity: the factor is the one a linear layer "
+        "applies to the standard deviation.",
+        misconceptions=(
+            Misconception(
+                "variance_factor",
+                "your factor multiplies the variance; the question asks for the "
+                "factor of the standard deviation.",
+                variant=lambda: _tanh_factor() ** 2,
+                matches=lambda mistake, got: abs(got / mistake - 1.0) <= 0.01,
+            ),
+        ),
     ),
     Check(
         name="q_tanh_layers",
@@ -570,7 +717,15 @@ CHECKS = [
         call=_answered,
         reference=_tanh_layers,
         compare=_whole("the first layer whose activations have std below 1e-3"),
-        hint="The input has std 1; after l layers the std is (factor)^l.",
+        hint="The input has std 1; each layer multiplies it by your factor.",
+        misconceptions=(
+            Misconception(
+                "one_layer_short",
+                "after your number of layers the std is still at least 1e-3: the "
+                "answer is the first layer below it.",
+                variant=lambda: _tanh_layers() - 1,
+            ),
+        ),
     ),
     Check(
         name="standardize",
@@ -578,8 +733,30 @@ CHECKS = [
         make_inputs=_preprocessing_inputs,
         call=lambda fn, x_train, x: fn(x_train, x),
         reference=_standardize_reference,
-        hint="Per feature (column), with the training set's mean and standard "
-        "deviation (np.std, 1/N); a feature with std 0 is only centred.",
+        hint="Per feature (column), with statistics of the training set only; "
+        "think about a feature that never changes in the training set.",
+        misconceptions=(
+            Misconception(
+                "own_statistics",
+                "you standardise x with its own statistics; new data is "
+                "transformed with the training set's, so train and test see the "
+                "same map.",
+                answer=_standardize(own_statistics=True),
+            ),
+            Misconception(
+                "constant_feature",
+                "a constant training feature has standard deviation 0 and your "
+                "division gives NaN or infinity there; such a feature is only "
+                "centred.",
+                answer=_standardize(guard=False),
+            ),
+            Misconception(
+                "unbiased_std",
+                "your standard deviation divides by N - 1 (ddof=1); the course "
+                "uses the training set's own, np.std's default.",
+                answer=_standardize(ddof=1),
+            ),
+        ),
     ),
     Check(
         name="zca_whiten",
@@ -587,9 +764,30 @@ CHECKS = [
         make_inputs=_whiten_inputs,
         call=lambda fn, x_train, x, eps: fn(x_train, x, eps),
         reference=_whiten_reference,
-        hint="Covariance of the centred training set with 1/N, eigendecomposition "
-        "C = U diag(lam) U^T (np.linalg.eigh), then (x - mean) U diag(1/sqrt(lam + "
-        "eps)) U^T, with the training mean.",
+        hint="Everything comes from the training set: its mean, its covariance "
+        "(divided by N) and that covariance's eigendecomposition. ZCA rescales "
+        "each eigen-direction and rotates back.",
+        misconceptions=(
+            Misconception(
+                "unbiased_covariance",
+                "your covariance divides by N - 1; the course whitens with the "
+                "training set's own covariance.",
+                answer=_whiten(ddof=1),
+            ),
+            Misconception(
+                "pca_whitening",
+                "your map rescales the eigen-directions but does not rotate back: "
+                "that is PCA whitening. ZCA stays as close as possible to the "
+                "original features.",
+                answer=_whiten(rotate_back=False),
+            ),
+            Misconception(
+                "own_mean",
+                "you centre x with its own mean; new data is centred with the "
+                "training mean.",
+                answer=_whiten(own_mean=True),
+            ),
+        ),
     ),
     Check(
         name="xavier_lecture",
@@ -599,9 +797,32 @@ CHECKS = [
         reference=_xavier_reference,
         compare=_statistical_normal(_xavier_std, "xavier_lecture"),
         hint=(
-            "Your init_std('xavier_lecture', ...) with fan_in = prod(shape[1:]) (for "
-            "a conv kernel (F, C, KH, KW) that is C*KH*KW), times "
-            "rng.standard_normal(shape)."
+            "Your init_std('xavier_lecture', ...) with the fan-in: the number of "
+            "inputs one output unit sums over (for a conv kernel (F, C, KH, KW), "
+            "every channel and kernel position); draw from a normal distribution "
+            "with the given rng."
+        ),
+        misconceptions=(
+            Misconception(
+                "fan_out",
+                _FAN_OUT,
+                answer=_normal_init(lambda shape: 1.0 / math.sqrt(shape[0])),
+                matches=_same_spread,
+            ),
+            Misconception(
+                "kernel_size_ignored",
+                "your fan-in of a convolution kernel counts the input channels "
+                "only; each output sums over the kernel positions too.",
+                answer=_normal_init(lambda shape: 1.0 / math.sqrt(shape[1])),
+                matches=_same_spread,
+            ),
+            Misconception(
+                "uniform_draw",
+                "your weights have the right spread but come from a uniform "
+                "distribution; this initializer is a normal one.",
+                answer=_normal_init(_xavier_std, uniform=True),
+                matches=_same_spread,
+            ),
         ),
     ),
     Check(
@@ -612,8 +833,23 @@ CHECKS = [
         reference=_he_reference,
         compare=_statistical_normal(_he_std, "he_normal"),
         hint=(
-            "Your init_std('he', ...) with fan_in = prod(shape[1:]), times "
-            "rng.standard_normal(shape)."
+            "Your init_std('he', ...) with the fan-in (as for xavier_lecture); "
+            "draw from a normal distribution with the given rng."
+        ),
+        misconceptions=(
+            Misconception(
+                "xavier_spread",
+                "your weights have the spread of xavier_lecture: ReLU zeroes half "
+                "of the inputs, which He's variance makes up for.",
+                answer=_normal_init(_xavier_std),
+                matches=_same_spread,
+            ),
+            Misconception(
+                "fan_out",
+                _FAN_OUT,
+                answer=_normal_init(lambda shape: math.sqrt(2.0 / shape[0])),
+                matches=_same_spread,
+            ),
         ),
     ),
     Check(
@@ -625,8 +861,23 @@ CHECKS = [
         compare=_stats_compare,
         hint=(
             "Outputs are the activations of layers 1..L, then dJ/dW_1..dJ/dW_L. "
-            "Backward: G = G * f'(S_l), dW_l = G.T @ X_(l-1), G = G @ W_l; for "
-            "tanh f'(s) = 1 - tanh(s)**2, for ReLU f'(s) = (s > 0)."
+            "Backward, layer by layer: through the activation's slope at that "
+            "layer's scores, then the weight gradient from the layer's input, "
+            "then on through W."
+        ),
+        misconceptions=(
+            Misconception(
+                "slope_missing",
+                "your backward pass goes through the weights but not through the "
+                "activations' slopes.",
+                answer=_network_stats(slope=False),
+            ),
+            Misconception(
+                "dW_transposed",
+                "your weight gradients have the shape of W transposed: a gradient "
+                "has the shape of its variable.",
+                answer=_network_stats(transpose=True),
+            ),
         ),
     ),
     Check(
@@ -638,6 +889,15 @@ CHECKS = [
         compare=_close_to("the factor per layer", 0.01),
         hint="With n_in Var[w] = 1, Var[s] equals the second moment of the "
         "layer's input; what does a ReLU do to the second moment of a symmetric s?",
+        misconceptions=(
+            Misconception(
+                "variance_factor",
+                "your factor is the one of the variance; the question asks for the "
+                "factor of the standard deviation.",
+                variant=lambda: 0.5,
+                matches=lambda mistake, got: abs(got / mistake - 1.0) <= 0.01,
+            ),
+        ),
     ),
     Check(
         name="orthogonal",
@@ -647,9 +907,24 @@ CHECKS = [
         reference=_ortho_reference,
         compare=_ortho_compare,
         hint=(
-            "QR of a (max(rows, cols), min(rows, cols)) Gaussian matrix, multiply "
-            "the columns of Q by sign(diag(R)), transpose if rows < cols, reshape "
-            "to shape and multiply by gain; rows = shape[0], cols = prod(shape[1:])."
+            "A QR decomposition of a Gaussian matrix of the right (tall) shape "
+            "gives orthonormal columns; view the weight as a (shape[0], rest) "
+            "matrix. Mind the sign conventions of QR, which make the result "
+            "non-uniform, and the gain."
+        ),
+        misconceptions=(
+            Misconception(
+                "signs_not_fixed",
+                "your matrices are orthogonal but not uniformly distributed: QR "
+                "makes the diagonal of R one-signed, which biases Q. Undo that "
+                "with the signs of R's diagonal.",
+                answer=_orthogonal(sign_fix=False),
+            ),
+            Misconception(
+                "gain_ignored",
+                "your rows (or columns) have length 1 whatever the gain.",
+                answer=_orthogonal(use_gain=False),
+            ),
         ),
     ),
     Check(
@@ -660,10 +935,9 @@ CHECKS = [
         reference=_lsuv_reference,
         compare=_lsuv_compare,
         hint=(
-            "Per layer: B = h @ W.T + b; while |var(B) - 1| >= tol and fewer than "
-            "max_iter rescalings: W /= sqrt(var(B)) and recompute B. The variances "
-            "are those of B after the last rescaling; then h = f(B) for the next "
-            "layer."
+            "Layer by layer, from the first: rescale W until the variance of the "
+            "layer's scores is within tol of 1 (or max_iter rescalings are "
+            "done), then pass the activations on to the next layer."
         ),
     ),
     Check(
@@ -673,7 +947,7 @@ CHECKS = [
         call=_answered,
         reference=_lsuv_steps,
         compare=_whole("the number of rescalings"),
-        hint="Iterate the model: Var = a + v; while |Var - 1| >= tol, a <- a / Var "
-        "(one rescaling).",
+        hint="Iterate the model of the question by hand (or in a loop) and count "
+        "the rescalings until the variance is within tol of 1.",
     ),
 ]
