@@ -19,7 +19,7 @@ import itertools
 import numpy as np
 
 import dlcore.functional as F
-from autograder.checks import Check
+from autograder.declarations import Check, Misconception
 from dlcore.functional.dropout import DropoutCache
 
 WITHHELD = [
@@ -85,7 +85,10 @@ def _odds_inputs(rng):
 
 
 def _log_ratio_inputs(rng):
+    """Sub-network scores, one of them past where 1 - sigmoid(s) rounds to 0
+    (about 37), so that going through the sigmoid fails on every draw."""
     scores, probs = _unit(rng, int(rng.integers(2, 8)), 25.0)
+    scores[0] = 45.0
     return {"scores": scores, "probs": probs}
 
 
@@ -292,6 +295,139 @@ def _choice(correct, options):
 # The n = 1 unit of the question: w = 2, x = 1.5, b = -1, p = 0.25.
 _N1_LOG_RATIO = -(0.75 * -1.0 + 0.25 * (-1.0 + 2.0 * 1.5))
 
+# ------------------------------------------------------- misconceptions
+#
+# Wrong answers written as a student would write them; each check names the
+# one a failing result matches.
+
+
+def _moments_variance_without_p(y, p):
+    return y, y**2 * (1 - p)
+
+
+def _dropout(keep_below="p", scale="p"):
+    """dropout_forward with its own rule for what is kept and how it is scaled."""
+
+    def dropout_forward(x, rate, rng):
+        p = 1.0 - rate
+        u = rng.random(x.shape)
+        kept = u < (p if keep_below == "p" else rate)
+        factor = {"p": 1.0 / p, "rate": 1.0 / rate, "none": 1.0}[scale]
+        mask = kept * factor
+        return x * mask, mask
+
+    return dropout_forward
+
+
+def _dropout_backward_unscaled(dout, mask):
+    return dout * (mask > 0)
+
+
+def _subnetworks(drop_probability=False, reverse=False):
+    def enumerate_subnetworks(n, p):
+        values = [1.0, 0.0] if reverse else [0.0, 1.0]
+        masks = np.array(list(itertools.product(values, repeat=n))).reshape(2**n, n)
+        kept = masks.sum(axis=1)
+        keep = 1 - p if drop_probability else p
+        return masks, keep**kept * (1 - keep) ** (n - kept)
+
+    return enumerate_subnetworks
+
+
+def _nwgm_arithmetic(outputs, probs):
+    G, G_prime = probs @ outputs, probs @ (1 - outputs)
+    return G, G_prime, G / (G + G_prime)
+
+
+def _nwgm_unnormalised(outputs, probs):
+    G = np.exp(np.sum(probs * np.log(outputs)))
+    G_prime = np.exp(np.sum(probs * np.log1p(-outputs)))
+    return G, G_prime, G
+
+
+def _odds_through_sigmoid(s):
+    sigma = 1.0 / (1.0 + np.exp(-s))
+    return (1.0 - sigma) / sigma
+
+
+def _log_ratio_through_sigmoid(scores, probs):
+    sigma = 1.0 / (1.0 + np.exp(-scores))
+    return float(probs @ np.log((1.0 - sigma) / sigma))
+
+
+def _expected_score_drop_probability(w, x, b, p):
+    return float(b + (1 - p) * w @ x)
+
+
+def _net_input_without_p(W, b, mean_y, p):
+    return b + mean_y @ W.T
+
+
+def _scaled(first_too=False, factor="p", biases=False):
+    def weight_scaled_params(params, p):
+        scale = p if factor == "p" else 1.0 - p
+        return [
+            (
+                W * scale if (i > 0 or first_too) else W.copy(),
+                b * scale if (biases and i > 0) else b.copy(),
+            )
+            for i, (W, b) in enumerate(params)
+        ]
+
+    return weight_scaled_params
+
+
+def _softmax_rows(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _mc(dropout=True, rescale_at_end=False):
+    def mc_dropout_predict(x, params, rate, n_samples, rng):
+        total = 0.0
+        for _ in range(n_samples):
+            h = x
+            for W, b in params[:-1]:
+                h = np.maximum(h @ W.T + b, 0.0)
+                if dropout:
+                    keep = rng.random(h.shape) < 1.0 - rate
+                    h = h * keep if rescale_at_end else h * keep / (1.0 - rate)
+            W, b = params[-1]
+            if rescale_at_end:
+                W = W * (1.0 - rate)
+            total = total + _softmax_rows(h @ W.T + b)
+        return total / n_samples
+
+    return mc_dropout_predict
+
+
+def _dropconnect_forward(inverted=True):
+    def dropconnect_forward(x, W, b, rate, rng):
+        p = 1.0 - rate
+        mask = (rng.random(W.shape) < p) / (p if inverted else 1.0)
+        return x @ (W * mask).T + b, (x, W, mask)
+
+    return dropconnect_forward
+
+
+def _dropconnect_backward(mask_dW=True, mask_dx=True):
+    def dropconnect_backward(dout, cache):
+        x, W, mask = cache
+        dx = dout @ (W * mask if mask_dx else W)
+        dW = dout.T @ x * (mask if mask_dW else 1.0)
+        return dx, dW, dout.sum(axis=0)
+
+    return (_dropconnect_forward(), dropconnect_backward)
+
+
+def _max_norm(axis=1, only_long=True):
+    def max_norm_project(W, c):
+        norms = np.linalg.norm(W, axis=axis, keepdims=True)
+        return W * (np.minimum(1.0, c / norms) if only_long else c / norms)
+
+    return max_norm_project
+
+
 # ------------------------------------------------------------------ checks
 
 CHECKS = [
@@ -302,8 +438,16 @@ CHECKS = [
         call=lambda fn, y, p: tuple(fn(y, p)),
         reference=_moments_reference,
         outputs=("mean", "variance"),
-        hint="xi is 1 with probability p and 0 otherwise, so E[xi] = E[xi**2] = p; "
-        "the mean and variance of (xi / p) * y follow with y a constant.",
+        hint="xi is a Bernoulli variable (1 with probability p): work out its first "
+        "two moments, then those of (xi / p) * y with y held constant.",
+        misconceptions=(
+            Misconception(
+                "variance_without_inversion",
+                "your variance is that of plain dropout, without the 1/p scaling "
+                "squared.",
+                answer=_moments_variance_without_p,
+            ),
+        ),
     ),
     Check(
         name="dropout_forward",
@@ -312,9 +456,30 @@ CHECKS = [
         call=_call_forward,
         reference=_forward_reference,
         outputs=("out", "mask"),
-        hint="p = 1 - rate is the probability of KEEPING a unit; draw "
-        "rng.random(x.shape) once and keep where it is < p; the mask holds 1/p "
-        "for kept units and 0 for dropped ones, out = x * mask.",
+        hint="rate is the probability of dropping a unit, p = 1 - rate that of "
+        "keeping it. Draw one uniform number per unit from the rng, once, and keep "
+        "the units whose number is below p; inverted dropout scales the kept ones "
+        "so that the expected output equals x.",
+        misconceptions=(
+            Misconception(
+                "rate_as_keep_probability",
+                "you keep each unit with probability rate; rate is the probability "
+                "of dropping it.",
+                answer=_dropout(keep_below="rate", scale="rate"),
+            ),
+            Misconception(
+                "not_inverted",
+                "your mask is 0 or 1: the kept units are not scaled, so the "
+                "expected output is p * x, not x (inverted dropout).",
+                answer=_dropout(scale="none"),
+            ),
+            Misconception(
+                "scaled_by_rate",
+                "your kept units are scaled by 1 / rate; the scale that keeps the "
+                "expected output equal to x uses the probability of keeping.",
+                answer=_dropout(scale="rate"),
+            ),
+        ),
     ),
     Check(
         name="dropout_backward",
@@ -322,8 +487,16 @@ CHECKS = [
         make_inputs=_backward_inputs,
         call=lambda fn, dout, mask: fn(dout, mask),
         reference=lambda dout, mask: F.dropout_backward(dout, DropoutCache(mask)),
-        hint="The forward pass is out = x * mask with a fixed mask, so dx = dout * "
-        "mask (the 1/p scaling included).",
+        hint="With the mask fixed, the forward pass is an element-wise product: "
+        "differentiate that, scaling included.",
+        misconceptions=(
+            Misconception(
+                "scaling_lost",
+                "your gradient passes where units were kept but without the 1/p "
+                "scale the forward pass applied.",
+                answer=_dropout_backward_unscaled,
+            ),
+        ),
     ),
     Check(
         name="enumerate_subnetworks",
@@ -332,9 +505,21 @@ CHECKS = [
         call=lambda fn, n, p: tuple(fn(n, p)),
         reference=_enumerate_subnetworks,
         outputs=("masks", "probs"),
-        hint="Rows in the order of itertools.product([0, 1], repeat=n), as floats of "
-        "shape (2**n, n); a mask with k ones has probability p**k (1 - p)**(n - k), "
-        "and p is the probability of keeping an input.",
+        hint="Rows in the order itertools.product gives over (0, 1), as floats; "
+        "each input is kept independently, with probability p.",
+        misconceptions=(
+            Misconception(
+                "p_as_drop_probability",
+                "your probabilities treat p as the probability of dropping an "
+                "input; it is the probability of keeping one.",
+                answer=_subnetworks(drop_probability=True),
+            ),
+            Misconception(
+                "order_reversed",
+                "your rows are in the reverse order: the first mask keeps nothing.",
+                answer=_subnetworks(reverse=True),
+            ),
+        ),
     ),
     Check(
         name="nwgm",
@@ -344,8 +529,21 @@ CHECKS = [
         reference=_nwgm_reference,
         atol=1e-12,
         outputs=("G", "G_prime", "nwgm"),
-        hint="G = prod_k O_k**P_k and G' = prod_k (1 - O_k)**P_k (weighted "
-        "geometric means, computed e.g. as exp(sum_k P_k log O_k)).",
+        hint="G and G' are weighted geometric means (of the outputs and of their "
+        "complements); logarithms turn them into weighted sums.",
+        misconceptions=(
+            Misconception(
+                "arithmetic_means",
+                "your G and G' are weighted arithmetic means; the NWGM uses "
+                "geometric ones.",
+                answer=_nwgm_arithmetic,
+            ),
+            Misconception(
+                "not_normalised",
+                "your third output is G itself; the NWGM normalises it with G'.",
+                answer=_nwgm_unnormalised,
+            ),
+        ),
     ),
     Check(
         name="q_n1_log_ratio",
@@ -353,8 +551,8 @@ CHECKS = [
         make_inputs=lambda rng: {},
         call=lambda value: _answer(value, "q_n1_log_ratio"),
         compare=_close_to(_N1_LOG_RATIO, rtol=1e-3),
-        hint="Two sub-networks: input dropped (probability 1 - p, score b) and kept "
-        "(probability p, score b + w x); log G'/G = sum_k P_k log((1 - O_k) / O_k).",
+        hint="There are only two sub-networks (the input dropped or kept): write "
+        "each one's probability and score, then use your complement_odds.",
     ),
     Check(
         name="complement_odds",
@@ -364,9 +562,16 @@ CHECKS = [
         reference=lambda s: np.exp(-s),
         rtol=1e-10,
         atol=0.0,
-        hint="Write sigma(s) = 1 / (1 + e^{-s}) and simplify (1 - sigma) / sigma "
-        "on paper first: the result needs no sigmoid (1 - sigmoid(s) is exactly 0 "
-        "in floating point for s above about 37).",
+        hint="Simplify the ratio on paper first: the result needs no sigmoid, and "
+        "in floating point 1 - sigmoid(s) is exactly 0 for s above about 37.",
+        misconceptions=(
+            Misconception(
+                "through_the_sigmoid",
+                "you compute the ratio through the sigmoid, which loses it for "
+                "large scores; simplify it on paper first.",
+                answer=_odds_through_sigmoid,
+            ),
+        ),
     ),
     Check(
         name="log_complement_ratio",
@@ -376,9 +581,17 @@ CHECKS = [
         reference=lambda scores, probs: -float(probs @ scores),
         rtol=1e-9,
         atol=1e-9,
-        hint="log G'/G = sum_k P_k log((1 - O_k) / O_k); replace each log by what "
-        "complement_odds showed. These scores are large: going through the "
-        "sigmoid loses them.",
+        hint="Write log(G'/G) as a weighted sum of logs of the complement odds and "
+        "use what complement_odds showed. These scores are large: going through "
+        "the sigmoid loses them.",
+        misconceptions=(
+            Misconception(
+                "through_the_sigmoid",
+                "you go through the sigmoid, which loses large scores (a log of 0 "
+                "or of 0 / 0); use the simplified complement odds.",
+                answer=_log_ratio_through_sigmoid,
+            ),
+        ),
     ),
     Check(
         name="expected_score",
@@ -386,8 +599,16 @@ CHECKS = [
         make_inputs=_expected_score_inputs,
         call=lambda fn, w, x, b, p: fn(w, x, b, p),
         reference=_expected_score_by_enumeration,
-        hint="S = b + sum_i w_i xi_i x_i is linear in the xi_i; take the expectation "
+        hint="The score is linear in the dropout variables: take the expectation "
         "term by term (no enumeration needed).",
+        misconceptions=(
+            Misconception(
+                "p_as_drop_probability",
+                "your expectation weighs each input with the probability of "
+                "dropping it; p is the probability of keeping it.",
+                answer=_expected_score_drop_probability,
+            ),
+        ),
     ),
     Check(
         name="expected_net_input",
@@ -395,8 +616,17 @@ CHECKS = [
         make_inputs=_net_input_inputs,
         call=lambda fn, W, b, mean_y, p: fn(W, b, mean_y, p),
         reference=lambda W, b, mean_y, p: b + p * mean_y @ W.T,
-        hint="E[eta_j] = b_j + sum_i W[j, i] E[xi_i] E[y_i] in the library's layout "
-        "(one row of mean_y per example, W of shape (D_out, D_in)).",
+        hint="The expectation of each term of the net input, in the library's layout "
+        "(one row of mean_y per example, W of shape (D_out, D_in)); the dropout "
+        "variables are independent of y.",
+        misconceptions=(
+            Misconception(
+                "keep_probability_missing",
+                "your expectation forgets that each input is kept only with "
+                "probability p.",
+                answer=_net_input_without_p,
+            ),
+        ),
     ),
     Check(
         name="weight_scaled_params",
@@ -405,9 +635,28 @@ CHECKS = [
         call=_call_scaling,
         reference=_scaling_reference,
         outputs=("W1", "b1", "W2", "b2", "W3", "b3"),
-        hint="Only weights that multiply dropped-out units are scaled: W of every "
-        "layer after the first (the inputs are not dropped). Biases stay; return "
-        "new arrays and leave params unchanged.",
+        hint="Only weights that multiply dropped-out units are scaled, by the "
+        "expected value of the dropout variable: the inputs are not dropped, and "
+        "biases are never dropped. Return new arrays, leave params unchanged.",
+        misconceptions=(
+            Misconception(
+                "first_layer_scaled",
+                "you scale the first layer's weights too, but the inputs are not "
+                "dropped in this network.",
+                answer=_scaled(first_too=True),
+            ),
+            Misconception(
+                "scaled_by_drop_rate",
+                "your weights are scaled by 1 - p, the probability of dropping; "
+                "the expected dropout variable is the probability of keeping.",
+                answer=_scaled(factor="rate"),
+            ),
+            Misconception(
+                "biases_scaled",
+                "your biases are scaled too; a bias is never dropped.",
+                answer=_scaled(biases=True),
+            ),
+        ),
     ),
     Check(
         name="mc_dropout_predict",
@@ -417,10 +666,24 @@ CHECKS = [
             x, params, rate, n_samples, rng
         ),
         reference=_mc_reference,
-        hint="For each sample, for each hidden layer in order: relu(h @ W.T + b), "
-        "then your dropout_forward(h, rate, rng) (inverted: no rescaling at the "
-        "end); the last layer has no ReLU and no dropout; average the softmax "
-        "probabilities over the samples.",
+        hint="Dropout stays on at prediction: each sample is one pass through a "
+        "random sub-network (your dropout_forward after every hidden layer, drawn "
+        "from the given rng), and the prediction averages the samples' "
+        "probabilities; the output layer has no ReLU and no dropout.",
+        misconceptions=(
+            Misconception(
+                "dropout_off",
+                "every one of your samples is the same: dropout is switched off. "
+                "Monte Carlo dropout keeps it on at prediction time.",
+                answer=_mc(dropout=False),
+            ),
+            Misconception(
+                "rescaled_at_the_end",
+                "your samples use plain dropout and rescale the last weights; "
+                "with inverted dropout the scaling is already in the mask.",
+                answer=_mc(rescale_at_end=True),
+            ),
+        ),
     ),
     Check(
         name="q_gap_cause",
@@ -438,9 +701,17 @@ CHECKS = [
         call=_call_dropconnect_forward,
         reference=_dropconnect_forward_reference,
         outputs=("out", "mask"),
-        hint="One rng.random(W.shape) per call; keep a weight where it is < p = 1 - "
-        "rate; mask = kept / p; out = x @ (W * mask).T + b; the mask is the last "
-        "item of the cache.",
+        hint="DropConnect drops weights, not units: one uniform number per weight "
+        "from the rng, kept below p, inverted like dropout; the layer is then an "
+        "affine layer with the masked weights. The mask is the cache's last item.",
+        misconceptions=(
+            Misconception(
+                "not_inverted",
+                "your mask is 0 or 1: the kept weights are not scaled, so the "
+                "expected output is not the full layer's.",
+                answer=_dropconnect_forward(inverted=False),
+            ),
+        ),
     ),
     Check(
         name="dropconnect_backward",
@@ -449,9 +720,23 @@ CHECKS = [
         call=_call_dropconnect_backward,
         reference=_dropconnect_backward_reference,
         outputs=("dx", "dW", "db"),
-        hint="The forward pass is an affine layer with weights W * mask: dx uses the "
-        "masked weights; dW is the affine layer's gradient times the mask (a "
-        "dropped weight gets no gradient).",
+        hint="The forward pass is an affine layer whose weights are the masked "
+        "ones: differentiate through them, and remember that a dropped weight had "
+        "no effect on the output.",
+        misconceptions=(
+            Misconception(
+                "dropped_weights_get_gradient",
+                "your dW gives dropped weights a gradient; a weight that was "
+                "dropped had no effect on the loss.",
+                answer=_dropconnect_backward(mask_dW=False),
+            ),
+            Misconception(
+                "dx_through_full_weights",
+                "your dx goes through the full weights; the forward pass used the "
+                "masked ones.",
+                answer=_dropconnect_backward(mask_dx=False),
+            ),
+        ),
     ),
     Check(
         name="max_norm_project",
@@ -461,9 +746,23 @@ CHECKS = [
         reference=_max_norm_reference,
         rtol=1e-10,
         atol=1e-12,
-        hint="One norm per row (the incoming weights of one unit, our (D_out, D_in) "
-        "layout); rows with norm <= c stay exactly as they are, longer ones are "
-        "scaled to norm c. No epsilon here.",
+        hint="The constraint bounds the incoming weights of each unit: which axis "
+        "holds them in our (D_out, D_in) layout? Weights within the bound stay "
+        "exactly as they are.",
+        misconceptions=(
+            Misconception(
+                "columns_not_rows",
+                "your norms are those of the columns (the outgoing weights of an "
+                "input); max-norm bounds each unit's incoming weights.",
+                answer=_max_norm(axis=0),
+            ),
+            Misconception(
+                "short_rows_stretched",
+                "you rescale every row to norm c; rows already within the bound "
+                "stay as they are.",
+                answer=_max_norm(only_long=False),
+            ),
+        ),
     ),
     Check(
         name="q_keras_axis",
@@ -473,5 +772,13 @@ CHECKS = [
         compare=_choice(0, {0, 1}),
         hint="Keras stores a Dense kernel as (D_in, D_out); which axis holds the "
         "incoming weights of one unit?",
+        misconceptions=(
+            Misconception(
+                "our_layout",
+                "that is the axis in our (D_out, D_in) layout; Keras's kernel is "
+                "the transpose.",
+                variant=lambda: 1,
+            ),
+        ),
     ),
 ]
