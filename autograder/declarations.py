@@ -106,9 +106,8 @@ class Misconception:
         What the mistake returns, computed directly. Exactly one of
         ``answer`` and ``variant``.
     matches : callable ``(mistake_output, received) -> bool``, optional
-        Whether a result is this mistake; default: the check's own
-        element-wise comparison with its tolerances (a check with a custom
-        ``compare``, e.g. a statistical one, usually needs its own).
+        Whether a result is this mistake; default: the check's element-wise
+        comparison with its tolerances (a statistical check needs its own).
     """
 
     name: str
@@ -282,11 +281,9 @@ class Check:
     ) -> Misconception | None:
         """The first known misconception ``received`` matches, or None.
 
-        ``cache`` (``{misconception name: output}``, for this ``seed`` only)
-        keeps the mistakes' outputs for the next result of the same inputs.
-        A variant that fails on these inputs matches nothing: the generic
-        message then stands (the catalogue's tests make sure each variant
-        runs and is named).
+        ``cache`` (for this ``seed`` only) keeps the mistakes' outputs for
+        the next result. A variant that fails on these inputs matches
+        nothing (the catalogue's tests make sure each one runs).
         """
         cache = {} if cache is None else cache
         for misconception in self.misconceptions:
@@ -305,9 +302,9 @@ class Check:
 
     def misconception(self, name: str) -> Misconception:
         """The declared misconception called ``name``."""
-        for misconception in self.misconceptions:
-            if misconception.name == name:
-                return misconception
+        found = [m for m in self.misconceptions if m.name == name]
+        if found:
+            return found[0]
         known = ", ".join(m.name for m in self.misconceptions) or "none"
         raise LookupError(
             f"check {self.name!r} declares no misconception {name!r} "
