@@ -19,6 +19,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -418,6 +419,34 @@ def _flag_for_manual_grading(db_url: str, assignment: str, student: str) -> None
         gb.db.commit()
 
 
+def _record_submission_time(
+    db_url: str, assignment: str, student: str, folder: Path
+) -> None:
+    """Give a submission without ``timestamp.txt`` its notebook's save time.
+
+    nbgrader's exchange writes ``timestamp.txt`` and nbgrader records it;
+    a manual collection often has none, and the submission would have no
+    time at all. The modification time of the newest submitted notebook
+    (UTC) stands in; a copy that did not preserve times gives the time of
+    the copy. Late penalties need the real ``timestamp.txt``.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    notebooks = list(folder.glob("*.ipynb"))
+    if not notebooks:
+        return
+    newest = max(path.stat().st_mtime for path in notebooks)
+    saved = datetime.fromtimestamp(newest, tz=timezone.utc).replace(tzinfo=None)
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        if submission.timestamp is None:
+            submission.timestamp = saved
+            gb.db.commit()
+
+
 def _submission_scores(db_url: str, assignment: str, student: str):
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -517,6 +546,9 @@ def autograde(
             )
             if not result["success"]:
                 problems.append(_failure_reason(result))
+            _record_submission_time(
+                db_url, assignment, student, submissions / student / assignment
+            )
             if unscored:
                 problems.append(
                     "hidden tests the trusted re-check cannot score: "
@@ -591,62 +623,22 @@ def cmd_autograde(root: Path, args) -> int:
 
 
 def cmd_export(root: Path, args) -> int:
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
+    from .export import COLUMNS, grade_rows
     from .nbgrader_config import course_config
 
     config = course_config(root)
-    manual = _load_manual()
     output = Path(args.output) if args.output else paths.state_dir() / "grades.csv"
-    rows = []
     with Gradebook(config.CourseDirectory.db_url) as gb:
-        for assignment in gb.assignments:
-            for student in gb.students:
-                try:
-                    submission = gb.find_submission(assignment.name, student.id)
-                except MissingEntry:
-                    rows.append(
-                        [
-                            assignment.name,
-                            student.id,
-                            "",
-                            0,
-                            assignment.max_score,
-                            "no",
-                            "no submission",
-                        ]
-                    )
-                    continue
-                reason = manual.get(assignment.name, {}).get(student.id, "")
-                flagged = bool(reason) or submission.needs_manual_grade
-                rows.append(
-                    [
-                        assignment.name,
-                        student.id,
-                        submission.timestamp or "",
-                        submission.score,
-                        submission.max_score,
-                        "yes" if flagged else "no",
-                        reason,
-                    ]
-                )
+        rows = grade_rows(gb, _load_manual(), full_matrix=args.full_matrix)
     if not rows:
         raise CommandError("the gradebook holds no grades yet: run autograde first")
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "assignment",
-                "student_id",
-                "timestamp",
-                "score",
-                "max_score",
-                "needs_manual_grade",
-                "reason",
-            ]
-        )
-        writer.writerows(rows)
+        writer.writerow(COLUMNS)
+        writer.writerows(row.as_csv() for row in rows)
     _say(f"wrote {len(rows)} row(s) to {output}")
     return EXIT_OK
 
@@ -744,6 +736,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("format", nargs="?", default="csv", choices=["csv"])
     p.add_argument(
         "--output", "-o", default=None, help="default: <state dir>/grades.csv"
+    )
+    p.add_argument(
+        "--full-matrix",
+        action="store_true",
+        help="a row for every assignment and student, 'no submission' where none "
+        "(default: one row per graded submission)",
     )
 
     p = sub.add_parser("feedback", help="generate HTML feedback for autograded work")

@@ -163,8 +163,12 @@ def test_autograde_exit_status_lists_the_dead_kernel(graded):
     assert "kernel died" in rows["crasher"], out
     assert "NEEDS MANUAL GRADING" in rows["tamperer"], out
     assert "'test_tanh' deleted" in rows["tamperer"], out
-    for student in ("solution", "untouched", "looper", "withheld", "snooper"):
+    for student in ("solution", "untouched", "withheld", "snooper"):
         assert "graded" in rows[student] and "MANUAL" not in rows[student], out
+    # the looper, graded in a run of its own (the short cell timeout)
+    hang_code, hang_out = graded["hang"]
+    looper = [line for line in hang_out.splitlines() if line.startswith("  looper ")]
+    assert hang_code == 0 and looper and "MANUAL" not in looper[-1], hang_out
     # nbgrader could not score the crasher's cells after os._exit; the
     # trusted re-check did, and says where it changed the gradebook.
     trusted = [
@@ -269,6 +273,11 @@ def test_export_csv_flags_manual_grading(graded):
         rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
     assert rows[(FIRST, "crasher")]["needs_manual_grade"] == "yes"
     assert rows[(FIRST, "solution")]["needs_manual_grade"] == "no"
+    # the submissions had no timestamp.txt: the notebooks' save times stand in
+    assert all(row["timestamp"] for row in rows.values()), rows
+    # by default only what was graded: no "no submission" filler rows
+    assert {student for _, student in rows} == set(graded["students"])
+    assert not [row for row in rows.values() if row["reason"] == "no submission"]
     assert float(rows[(FIRST, "solution")]["score"]) == float(
         rows[(FIRST, "solution")]["max_score"]
     )
