@@ -19,7 +19,6 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -419,34 +418,6 @@ def _flag_for_manual_grading(db_url: str, assignment: str, student: str) -> None
         gb.db.commit()
 
 
-def _record_submission_time(
-    db_url: str, assignment: str, student: str, folder: Path
-) -> None:
-    """Give a submission without ``timestamp.txt`` its notebook's save time.
-
-    nbgrader's exchange writes ``timestamp.txt`` and nbgrader records it;
-    a manual collection often has none, and the submission would have no
-    time at all. The modification time of the newest submitted notebook
-    (UTC) stands in; a copy that did not preserve times gives the time of
-    the copy. Late penalties need the real ``timestamp.txt``.
-    """
-    from nbgrader.api import Gradebook, MissingEntry
-
-    notebooks = list(folder.glob("*.ipynb"))
-    if not notebooks:
-        return
-    newest = max(path.stat().st_mtime for path in notebooks)
-    saved = datetime.fromtimestamp(newest, tz=timezone.utc).replace(tzinfo=None)
-    with Gradebook(db_url) as gb:
-        try:
-            submission = gb.find_submission(assignment, student)
-        except MissingEntry:
-            return
-        if submission.timestamp is None:
-            submission.timestamp = saved
-            gb.db.commit()
-
-
 def _submission_scores(db_url: str, assignment: str, student: str):
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -546,9 +517,6 @@ def autograde(
             )
             if not result["success"]:
                 problems.append(_failure_reason(result))
-            _record_submission_time(
-                db_url, assignment, student, submissions / student / assignment
-            )
             if unscored:
                 problems.append(
                     "hidden tests the trusted re-check cannot score: "

@@ -25,20 +25,22 @@ from collections.abc import Mapping
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 
-__all__ = ["GradeRow", "COLUMNS", "NO_SUBMISSION", "grade_rows"]
+__all__ = ["GradeRow", "COLUMNS", "NO_SUBMISSION", "NO_TIMESTAMP", "grade_rows"]
 
 NO_SUBMISSION = "no submission"
+NO_TIMESTAMP = "unknown (no timestamp.txt)"
 
 
 @dataclass(frozen=True)
 class GradeRow:
     """One line of the grades table.
 
-    ``timestamp`` is when the work was submitted (UTC, ISO 8601), as the
-    gradebook has it: from the submission's ``timestamp.txt``, else the time
-    the autograde command found on the submitted notebook; empty in a ``no
-    submission`` row. ``seconds_late`` is 0 when on time or when the
-    assignment has no due date in the gradebook.
+    ``timestamp`` is when the work was submitted (UTC, ISO 8601), as nbgrader
+    read it from the submission's ``timestamp.txt``; ``NO_TIMESTAMP`` where
+    there was none (no time is made up: it would decide lateness), empty in
+    a ``no submission`` row. ``seconds_late`` is 0 when on time, when the
+    time is unknown, or when the assignment has no due date in the
+    gradebook.
     """
 
     assignment: str
@@ -63,7 +65,9 @@ COLUMNS = tuple(field.name for field in fields(GradeRow))
 
 
 def _iso(moment: datetime | None) -> str:
-    return moment.isoformat(sep=" ", timespec="seconds") if moment else ""
+    if moment is None:
+        return NO_TIMESTAMP
+    return moment.isoformat(sep=" ", timespec="seconds")
 
 
 def _written_answers_to_grade(submission) -> int:

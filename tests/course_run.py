@@ -46,6 +46,8 @@ FIRST = "01_backprop"
 # the short cell timeout (harness.HANG_SECONDS); every other run has the
 # generous one.
 LOOPER = "looper"
+# When every fake student submitted, in the format of nbgrader's exchange.
+SUBMITTED_AT = "2025-03-01 11:30:00.000000 UTC"
 
 
 def _cli(*args, state: Path, root: Path = ROOT, check: bool = True):
@@ -179,6 +181,7 @@ def _submissions(
         target = (hang_folder if student == LOOPER else folder) / student / assignment
         target.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target / f"{assignment}.ipynb")
+        (target / "timestamp.txt").write_text(SUBMITTED_AT)  # as nbgrader's exchange
         students.setdefault(student, {})[assignment] = what
 
     for assignment in ASSIGNMENTS:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-# A cell of a notebook, a step of the trusted re-check, a kernel start or a
-# subprocess in a test: only a hang comes near it.
+# A cell of a notebook, a step of the trusted re-check or a subprocess in a
+# test: only a hang comes near it.
 CELL_SECONDS = 300
 
 # A cell or step that hangs on purpose, in a notebook that runs only its
@@ -36,6 +36,11 @@ def announce(config: pytest.Config, text: str) -> None:
     that a quiet terminal says what is happening rather than nothing.
     """
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter is None:  # pytest running without a terminal (-p no:terminal)
         return
-    reporter.write_line(text)
+    if capture is None:  # -p no:capture: nothing to step around
+        reporter.write_line(text)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(text)

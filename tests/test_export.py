@@ -2,8 +2,9 @@
 
 Two assignments, each one autograded test cell (2 points) and one written
 answer (1 point, graded by hand), three students: alice submitted both
-(her first written answer still waits for a grade), bob the first, late
-and flagged by the autograder, carol nothing.
+(her first written answer still waits for a grade; the second came without
+a timestamp.txt), bob the first, late and flagged by the autograder, carol
+nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.export import COLUMNS, NO_SUBMISSION, grade_rows
+from autograder.export import COLUMNS, NO_SUBMISSION, NO_TIMESTAMP, grade_rows
 
 DUE = datetime(2025, 3, 1, 12, 0, 0)
 FLAGGED = {"a1": {"bob": "the kernel died while executing the notebook"}}
@@ -45,7 +46,7 @@ def gradebook(tmp_path_factory):
             gb.add_student(student)
         _submit(gb, "a1", "alice", DUE.replace(hour=11), auto=2, written=None)
         _submit(gb, "a1", "bob", DUE.replace(hour=13), auto=0, written=None)
-        _submit(gb, "a2", "alice", DUE.replace(hour=10), auto=2, written=1)
+        _submit(gb, "a2", "alice", None, auto=2, written=1)
     with gb:
         yield gb
 
@@ -81,6 +82,8 @@ def test_by_default_one_row_per_submission(gradebook):
     bob = by_key[("a1", "bob")]
     assert (bob.timestamp, bob.seconds_late) == ("2025-03-01 13:00:00", 3600)
     assert bob.score == 0
+    untimed = by_key[("a2", "alice")]
+    assert (untimed.timestamp, untimed.seconds_late) == (NO_TIMESTAMP, 0)
 
 
 def test_flagged_and_written_answers_are_told_apart(gradebook):
