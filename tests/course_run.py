@@ -364,8 +364,8 @@ def graded(tmp_path_factory, pytestconfig):
     announce(
         pytestconfig,
         f"shared course run: release, autograde, feedback and export of "
-        f"{len(ASSIGNMENTS)} assignment(s) with fake students, in two groups side "
-        "by side (a few minutes; the notebook and pipeline tests read it)",
+        f"{len(ASSIGNMENTS)} assignment(s) with fake students (minutes; the "
+        "notebook, pipeline and integrity tests read it)",
     )
     base = tmp_path_factory.mktemp("pipeline")
     course = base / "course"

@@ -172,8 +172,8 @@ def corpus_run(tmp_path_factory, pytestconfig):
 
     announce(
         pytestconfig,
-        f"trusted re-check of {len(CASES)} adversarial submissions "
-        f"(a minute or two; two of them hang for {HANG_SECONDS} s on purpose)",
+        f"trusted re-check of {len(CASES)} adversarial submissions (a minute "
+        f"or two; two of them hang for {HANG_SECONDS} s on purpose)",
     )
     base = tmp_path_factory.mktemp("integrity")
     state = base / "state"
