@@ -35,6 +35,7 @@ import nbformat
 import numpy as np
 import pytest
 from course_run import ASSIGNMENTS
+from harness import CELL_SECONDS, HANG_SECONDS, announce
 
 from autograder.trusted import children, codec, sandbox
 from autograder.trusted.program import SourceNotebook, build_program
@@ -45,13 +46,15 @@ ASSIGNMENT = "01_backprop"
 SOURCE = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 SOLUTION_LINES = ("### BEGIN SOLUTION", "### END SOLUTION")
-# Short step timeouts keep the hanging cases cheap; the rest is generous.
+# The hanging cases (an infinite loop, endless output) cost a step timeout
+# each, so it is the short one: the re-check runs only graded code (answers
+# and checks, milliseconds a step), never a demo. The rest is generous.
 LIMITS = Limits(
     cpu_seconds=30,
     memory_bytes=1 << 30,
-    step_seconds=4.0,
-    attempt_seconds=60.0,
-    notebook_seconds=120.0,
+    step_seconds=HANG_SECONDS,
+    attempt_seconds=CELL_SECONDS,
+    notebook_seconds=2 * CELL_SECONDS,
 )
 
 _spec = importlib.util.spec_from_file_location(
@@ -169,10 +172,15 @@ def _release_into(db_url: str, folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus_run(tmp_path_factory):
+def corpus_run(tmp_path_factory, pytestconfig):
     from autograder import checks
     from autograder.trusted import recheck_assignment
 
+    announce(
+        pytestconfig,
+        f"trusted re-check of {len(CASES)} adversarial submissions (a minute "
+        f"or two; two of them hang for {HANG_SECONDS} s on purpose)",
+    )
     base = tmp_path_factory.mktemp("integrity")
     state = base / "state"
     with pytest.MonkeyPatch.context() as mp:
@@ -406,7 +414,15 @@ def test_children_fork_from_a_warm_server_that_outlives_them(tmp_path, monkeypat
         "F.relu_forward = F.sigmoid_forward = None",
         "vandal",
     )
-    slow = _solution_with(tmp_path, "import time\ntime.sleep(2)", "slow")
+    # Waits until the server is gone, so the server dies while it runs
+    # however slow the machine (and runs straight through the second time).
+    server_killed = tmp_path / "server-killed"
+    slow = _solution_with(
+        tmp_path,
+        f"import os, time\nwhile not os.path.exists({str(server_killed)!r}):\n"
+        "    time.sleep(0.05)",
+        "slow",
+    )
     with Session(ROOT, ASSIGNMENT, limits=LIMITS) as session:
         assert session.children.startswith("forked from a warm interpreter")
         source = session.sources[0]
@@ -423,7 +439,12 @@ def test_children_fork_from_a_warm_server_that_outlives_them(tmp_path, monkeypat
         assert session.server is not first and session.server.alive
 
         second = session.server
-        threading.Timer(0.8, second.process.kill).start()
+
+        def kill_the_server():
+            second.process.kill()
+            server_killed.touch()
+
+        threading.Timer(0.8, kill_the_server).start()
         lost = session.recheck_notebook(source, slow)
         assert lost.score == full and lost.attempts == 1, lost.events
         assert session.server is not second and session.server.alive
@@ -504,12 +525,12 @@ def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
         from autograder.trusted.sandbox import Limits
         recheck_assignment({str(ROOT)!r}, {ASSIGNMENT!r},
                            submissions={str(submissions)!r}, db_url={db_url!r},
-                           limits=Limits(step_seconds=30), out=None)
+                           limits=Limits(step_seconds={CELL_SECONDS}), out=None)
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path)
     state_file = state / "trusted" / f"{ASSIGNMENT}.json"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + CELL_SECONDS
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             if state_file.is_file() and "a_patched" in state_file.read_text():
@@ -640,7 +661,7 @@ def test_a_confined_kernel_writes_only_in_its_folder(tmp_path, monkeypatch):
     nb.cells = [nbformat.v4.new_code_cell(code)]
     client = NotebookClient(
         nb,
-        timeout=60,
+        timeout=CELL_SECONDS,
         kernel_manager_class=ConfinedKernelManager,
         resources={"metadata": {"path": str(here)}},
     )
