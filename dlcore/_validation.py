@@ -231,3 +231,18 @@ def check_labels(labels, name: str, n_classes: int, n_examples: int) -> np.ndarr
                 f"got {bad}"
             )
     return labels.astype(np.intp, copy=False)
+
+
+def by_name(registry: dict, name: str, what: str, otherwise: str = ""):
+    """``registry[name]``, the name taken case-insensitively.
+
+    Unknown names raise ValueError listing the known ones, e.g. ``optimizer
+    must be one of ['adam', 'sgd'], got 'adamw'``; ``otherwise`` says what
+    else the caller accepts, e.g. ``" or a callable"``.
+    """
+    found = registry.get(name.lower())
+    if found is None:
+        raise ValueError(
+            f"{what} must be one of {sorted(registry)}{otherwise}, got {name!r}"
+        )
+    return found
