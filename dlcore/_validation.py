@@ -89,6 +89,14 @@ def check_cache(cache, expected: type, made_by: str):
     return cache
 
 
+def check_upstream(dout, shape: tuple, made_by: str) -> np.ndarray:
+    """``dout`` as a float array, ValueError unless it has the shape of the
+    output of ``made_by`` (the forward function): every backward's first check."""
+    dout = as_float_array(dout, "dout")
+    check_shape(dout, "dout", shape, f"the shape of {made_by}'s output")
+    return dout
+
+
 def check_dim(actual: int, expected: int, what: str):
     """Raise ValueError when two sizes that must agree do not."""
     if actual != expected:
