@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import paths
+from . import gradebook, paths
 from .nbgrader_config import course_config
 from .pipeline import (
     CommandError,
@@ -140,6 +140,8 @@ def cmd_export(root: Path, args) -> int:
                     )
                     continue
                 reason = manual.get(assignment.name, {}).get(student.id, "")
+                if submission.needs_manual_grade and not reason:  # always why
+                    reason = gradebook.flagged_cells_reason(submission)
                 flagged = bool(reason) or submission.needs_manual_grade
                 rows.append(
                     [

@@ -37,6 +37,7 @@ __all__ = [
     "write_verdicts",
     "merge_comment",
     "flag_for_manual_grading",
+    "flagged_cells_reason",
     "submission_scores",
 ]
 
@@ -180,6 +181,18 @@ def flag_for_manual_grading(db_url: str, assignment: str, student: str) -> None:
             for grade in notebook.grades:
                 grade.needs_manual_grade = True
         gb.db.commit()
+
+
+def flagged_cells_reason(submission) -> str:
+    """Why nbgrader itself flags a submission (a ``nbgrader.api``
+    ``Submission``): the cells it left to a person ("" if none)."""
+    cells = sorted(
+        grade.name
+        for notebook in submission.notebooks
+        for grade in notebook.grades
+        if grade.needs_manual_grade
+    )
+    return "cells to grade by hand: " + ", ".join(cells) if cells else ""
 
 
 def submission_scores(db_url: str, assignment: str, student: str):

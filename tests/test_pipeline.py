@@ -273,6 +273,11 @@ def test_export_csv_flags_manual_grading(graded):
         rows[(FIRST, "solution")]["max_score"]
     )
     assert float(rows[(FIRST, "untouched")]["score"]) == 0
+    # a manual-grading flag always says why (issue 16)
+    for state in set(graded["states"].values()):
+        with open(state / "grades.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                assert row["needs_manual_grade"] == "no" or row["reason"], row
 
 
 @pytest.mark.slow
