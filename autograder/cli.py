@@ -218,8 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.root:
         os.environ["AUTOGRADER_COURSE_ROOT"] = str(Path(args.root).resolve())
     root = paths.course_root()
-    prepare_environment(root)
     try:
+        prepare_environment(root)
         return COMMANDS[args.command](root, args)
     except CommandError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -106,6 +106,11 @@ class Check:
     outputs : tuple of str
         Names of the returned arrays (e.g. ``("dx", "dW", "db")``) for
         the messages.
+    held_out : tuple of str
+        Inputs the student's side never gets (e.g. the labels ``("y",)`` of
+        an accuracy check): ``call`` receives the others, ``reference`` and
+        ``compare`` see all of them, so the scoring stays with the grader
+        (in the trusted re-check, in the parent process).
     """
 
     name: str
@@ -118,6 +123,7 @@ class Check:
     compare: Callable[[Any, Any], str | None] | None = None
     hint: str = ""
     outputs: tuple[str, ...] = ()
+    held_out: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -155,9 +161,20 @@ class Check:
         with trusted():
             return self.reference(**self.inputs(seed))
 
+    def given(self, seed: int) -> dict[str, Any]:
+        """The inputs from ``seed`` the student's side gets (no held-out one)."""
+        made = self.inputs(seed)
+        missing = [name for name in self.held_out if name not in made]
+        if missing:
+            raise KeyError(
+                f"Check {self.name!r}: held_out names {missing}, which "
+                f"make_inputs does not make (it makes {sorted(made)})"
+            )
+        return {k: v for k, v in made.items() if k not in self.held_out}
+
     def received(self, fn, seed: int):
         """What the student's ``fn`` returns on the inputs from ``seed``."""
-        return self.call(fn, **self.inputs(seed))
+        return self.call(fn, **self.given(seed))
 
     def mismatches(self, expected, received) -> list[Mismatch]:
         """What is wrong with ``received`` (empty: it passes)."""

@@ -160,6 +160,54 @@ def _overfit_tanh() -> str:
     return f"VISIBLE_DOUT = {digest!r}\n" + OVERFIT_TANH
 
 
+# Appended to an answer: in the trusted re-check's child (no IPython there)
+# end the process with the runner's own "could not confine" status, which
+# once made the grader blame itself and stop grading everyone (issue 16).
+FORGED_STATUS = """
+try:
+    get_ipython()
+except NameError:
+    import os
+
+    os._exit(71)
+"""
+
+# Appended to a correct answer: in nbgrader's kernel, whose folder is the
+# autograded one, leave links and a FIFO for the grader's write-back and the
+# feedback to trip over, and look for the secret in the environment of every
+# process above.
+VANDAL = """
+import os as _os
+
+_state = _os.environ.get("AUTOGRADER_STATE_DIR", "")
+for _name, _target in (
+    ("leak.txt", "secret"),
+    ("_swap", "gradebook.db"),
+):
+    try:
+        _os.symlink(_os.path.join(_state, _target), _name)
+    except OSError as _err:
+        print("VANDAL link", _name, type(_err).__name__)
+try:
+    _os.replace("_swap", "01_backprop.ipynb")
+except OSError as _err:
+    print("VANDAL swap", type(_err).__name__)
+try:
+    _os.mkfifo("pipe.txt")
+except OSError as _err:
+    print("VANDAL fifo", type(_err).__name__)
+_found, _pid = [], _os.getppid()
+while _pid > 1:
+    try:
+        with open(f"/proc/{_pid}/environ", "rb") as _fh:
+            _found += [v for v in _fh.read().split(b"\\0") if b"SECRET" in v]
+        with open(f"/proc/{_pid}/stat") as _fh:
+            _pid = int(_fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        break
+print("VANDAL environ", _found)
+"""
+
 WITHHELD_RELU = """
 import dlcore.functional as F
 
@@ -245,6 +293,44 @@ def _submissions(
         "tanh right on the visible inputs only; prints the course secret and "
         "references if it can",
     )
+    # Issue 16: students who try to harm the others (each answers only the
+    # cells it needs, so that nbgrader's run stays short).
+    put(
+        "forger",
+        FIRST,
+        _partly_answered(
+            course,
+            {
+                "perceptron_epoch_answer": answer("perceptron_epoch_answer")
+                + FORGED_STATUS,
+                "relu_answer": answer("relu_answer"),
+            },
+        ),
+        "relu right; perceptron_epoch ends the re-check's child with the "
+        "runner's 'no sandbox' status",
+    )
+    malformed = _partly_answered(course, {"relu_answer": answer("relu_answer")})
+    for cell in malformed.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_sigmoid":
+            cell.metadata["nbgrader"]["grade_id"] = ["test_sigmoid"]
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_tanh":
+            cell.metadata["nbgrader"] = "a string where a dict belongs"
+    put(
+        "malformed",
+        FIRST,
+        malformed,
+        "relu right; a list-valued grade_id and string-valued nbgrader metadata",
+    )
+    put(
+        "vandal",
+        FIRST,
+        _partly_answered(
+            course, {"relu_answer": answer("relu_answer") + "\n" + VANDAL}
+        ),
+        "relu right; replaces its autograded notebook by a link to the "
+        "gradebook, plants a link to the secret and a FIFO for the feedback, "
+        "reads its parents' environment",
+    )
     # (unanswered otherwise, so it runs fast: the deleted cell is the point)
     tampered = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
     tampered.cells = [
@@ -291,6 +377,16 @@ def _without_closing_demos(nb):
         for index, cell in enumerate(nb.cells)
         if index <= last or cell.cell_type != "code" or graded(cell)
     ]
+    return nb
+
+
+def _partly_answered(course: Path, answers: dict[str, str]):
+    """The student release with only ``answers`` filled in."""
+    nb = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta["grade_id"] in answers:
+            cell.source = answers[meta["grade_id"]]
     return nb
 
 

@@ -321,7 +321,8 @@ def _held_out(rng):
     return {"x": data.x_test[index], "y": data.y_test[index]}
 
 
-def _accuracy_call(model, x, y):
+def _accuracy_call(model, x):
+    """The classes ``model`` predicts; the labels never reach it."""
     if model is None:
         raise NotImplementedError(
             "lenet is None: implement build_lenet and train_lenet and run the "
@@ -330,22 +331,24 @@ def _accuracy_call(model, x, y):
     if not hasattr(model, "predict"):
         raise TypeError(f"lenet must be the trained model, got {type(model).__name__}")
     scores = np.asarray(model.predict(x))
-    if scores.shape != (len(y), 10):
+    if scores.shape != (len(x), 10):
         raise ValueError(
             f"the model must output scores of shape (N, 10), got {scores.shape}"
         )
-    accuracy = float(np.mean(np.argmax(scores, axis=1) == y))
-    return accuracy, _structure_problems(_summary(model, x))
+    return np.argmax(scores, axis=1), _structure_problems(_summary(model, x))
 
 
-def _accuracy_compare(expected, received):
-    accuracy, problems = received
+def _accuracy_compare(labels, received):
+    """Scored by the grader: the labels are held out of the student's side."""
+    predicted, problems = np.asarray(received[0]), list(received[1])
+    if predicted.shape != labels.shape:
+        return f"{labels.shape[0]} predicted classes expected, got {predicted.shape}"
+    accuracy = float(np.mean(predicted == labels))
     if accuracy < TARGET_ACCURACY:
-        problems = [
-            *problems,
+        problems.append(
             f"accuracy on held-out test images {accuracy:.3f}, at least "
-            f"{TARGET_ACCURACY:.2f} expected",
-        ]
+            f"{TARGET_ACCURACY:.2f} expected"
+        )
     return "; ".join(problems) or None
 
 
@@ -594,7 +597,9 @@ CHECKS = [
         points=2,
         make_inputs=_held_out,
         call=_accuracy_call,
+        reference=lambda x, y: y,  # the labels, kept by the grader
         compare=_accuracy_compare,
+        held_out=("y",),
         hint=(
             "Compile with loss='softmax_cross_entropy' and e.g. Adam(lr=0.01); "
             "about 10 epochs with batches of 32 reach ~97 %. Train on x_train "
