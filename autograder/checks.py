@@ -61,6 +61,7 @@ __all__ = [
     "Outcome",
     "check",
     "hint",
+    "hint_levels",
     "evaluate",
     "run_check",
     "compute_references",
@@ -275,6 +276,11 @@ SHOWN_MISMATCHES = 2
 SHOWN_FRAMES = 3
 
 
+def hint_levels(declared: Check) -> list[str]:
+    """The check's hints, level 1 (shown with a failure) first."""
+    return ([declared.hint] if declared.hint else []) + list(declared.more_hints)
+
+
 def _help_lines(declared: Check, misconception: Misconception | None) -> list[str]:
     """The diagnosis, else the first hint; and how to ask for the next hint."""
     lines, shown = [], 0
@@ -283,7 +289,7 @@ def _help_lines(declared: Check, misconception: Misconception | None) -> list[st
     elif declared.hint:
         lines.append(f"hint: {declared.hint}")
         shown = 1
-    if declared.hint_levels > shown:
+    if len(hint_levels(declared)) > shown:
         lines.append(
             f'more help (no answer): hint("{declared.name}", level={shown + 1})'
             "  [from autograder.checks import hint]"
@@ -397,8 +403,12 @@ def hint(name: str, level: int = 1, *, assignment: str | None = None) -> None:
         assignment, declared = find_check(name)
     else:
         declared = get_check(assignment, name)
-    text = declared.hint_at(level)
+    hints = hint_levels(declared)
+    if not isinstance(level, int) or not 1 <= level <= len(hints):
+        raise ValueError(
+            f"check {name!r} has hint levels 1 to {len(hints)}, got level={level!r}"
+        )
     more = ""
-    if level < declared.hint_levels:
+    if level < len(hints):
         more = f'\n(next: hint("{name}", level={level + 1}))'
-    print(f"hint {level} of {declared.hint_levels} for {name!r}: {text}{more}")
+    print(f"hint {level} of {len(hints)} for {name!r}: {hints[level - 1]}{more}")

@@ -18,9 +18,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 
 from . import paths, report
+from .export import COLUMNS, grade_rows
 from .nbgrader_config import course_config
 from .pipeline import (
     CommandError,
@@ -118,57 +119,16 @@ def cmd_autograde(root: Path, args) -> int:
 
 def cmd_export(root: Path, args) -> int:
     config = course_config(root)
-    manual = _load_manual()
     output = Path(args.output) if args.output else paths.state_dir() / "grades.csv"
-    rows = []
     with Gradebook(config.CourseDirectory.db_url) as gb:
-        for assignment in gb.assignments:
-            for student in gb.students:
-                try:
-                    submission = gb.find_submission(assignment.name, student.id)
-                except MissingEntry:
-                    rows.append(
-                        [
-                            assignment.name,
-                            student.id,
-                            "",
-                            0,
-                            assignment.max_score,
-                            "no",
-                            "no submission",
-                        ]
-                    )
-                    continue
-                reason = manual.get(assignment.name, {}).get(student.id, "")
-                flagged = bool(reason) or submission.needs_manual_grade
-                rows.append(
-                    [
-                        assignment.name,
-                        student.id,
-                        submission.timestamp or "",
-                        submission.score,
-                        submission.max_score,
-                        "yes" if flagged else "no",
-                        reason,
-                    ]
-                )
+        rows = grade_rows(gb, _load_manual(), full_matrix=args.full_matrix)
     if not rows:
         raise CommandError("the gradebook holds no grades yet: run autograde first")
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "assignment",
-                "student_id",
-                "timestamp",
-                "score",
-                "max_score",
-                "needs_manual_grade",
-                "reason",
-            ]
-        )
-        writer.writerows(rows)
+        writer.writerow(COLUMNS)
+        writer.writerows(row.as_csv() for row in rows)
     _say(f"wrote {len(rows)} row(s) to {output}")
     return EXIT_OK
 
@@ -248,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output", "-o", default=None, help="default: <state dir>/grades.csv"
     )
+    p.add_argument(
+        "--full-matrix",
+        action="store_true",
+        help="a row for every assignment and student, 'no submission' where none "
+        "(default: one row per graded submission)",
+    )
 
     p = sub.add_parser("feedback", help="generate HTML feedback for autograded work")
     p.add_argument(
@@ -284,8 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.root:
         os.environ["AUTOGRADER_COURSE_ROOT"] = str(Path(args.root).resolve())
     root = paths.course_root()
-    prepare_environment(root)
     try:
+        prepare_environment(root)
         return COMMANDS[args.command](root, args)
     except CommandError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -24,7 +24,7 @@ Feedback that diagnoses without giving the answer away: a check may declare
 known :class:`Misconception` s (a wrong variant of the answer and a message
 naming the mistake); when a result fails, :meth:`Check.diagnose` runs the
 variants on the same inputs and names the one the result matches. Hints come
-in levels (:meth:`Check.hint_at`): the first is shown with a failure, the
+in levels (``hint``, ``more_hints``): the first is shown with a failure, the
 next ones when the student asks (``autograder.checks.hint``).
 """
 
@@ -168,9 +168,13 @@ class Check:
     outputs : tuple of str
         Names of the returned arrays (e.g. ``("dx", "dW", "db")``) for
         the messages.
+    held_out : tuple of str
+        Inputs the student's side never gets (e.g. the labels ``("y",)`` of
+        an accuracy check): ``call`` receives the others, ``reference`` and
+        ``compare`` see all of them, so the scoring stays with the grader
+        (in the trusted re-check, in the parent process).
     more_hints : tuple of str
-        Levels 2, 3, ... shown only on request
-        (``hint("name", level=2)``); closer to the answer, still no code of it.
+        Hint levels 2, 3, ..., shown on request (``hint("name", level=2)``).
     misconceptions : tuple of :class:`Misconception`
         Known wrong answers, tried in order on a failing result.
     """
@@ -185,6 +189,7 @@ class Check:
     compare: Callable[[Any, Any], str | None] | None = None
     hint: str = ""
     outputs: tuple[str, ...] = ()
+    held_out: tuple[str, ...] = ()
     more_hints: tuple[str, ...] = ()
     misconceptions: tuple[Misconception, ...] = ()
 
@@ -232,9 +237,20 @@ class Check:
         with trusted():
             return self.reference(**self.inputs(seed))
 
+    def given(self, seed: int) -> dict[str, Any]:
+        """The inputs from ``seed`` the student's side gets (no held-out one)."""
+        made = self.inputs(seed)
+        missing = [name for name in self.held_out if name not in made]
+        if missing:
+            raise KeyError(
+                f"Check {self.name!r}: held_out names {missing}, which "
+                f"make_inputs does not make (it makes {sorted(made)})"
+            )
+        return {k: v for k, v in made.items() if k not in self.held_out}
+
     def received(self, fn, seed: int):
         """What the student's ``fn`` returns on the inputs from ``seed``."""
-        return self.call(fn, **self.inputs(seed))
+        return self.call(fn, **self.given(seed))
 
     def mismatches(self, expected, received) -> list[Mismatch]:
         """What is wrong with ``received`` (empty: it passes)."""
@@ -255,14 +271,13 @@ class Check:
 
     def mistake_output(self, misconception: Misconception, seed: int):
         """What ``misconception`` returns on the inputs from ``seed``."""
-        inputs = self.inputs(seed)
         # A variant may use withheld dlcore functions, and a wrong rule may
         # overflow: its warnings are not the student's business.
         with trusted(), np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if misconception.answer is not None:
-                return self.call(misconception.answer, **inputs)
-            return misconception.variant(**inputs)
+            if misconception.answer is not None:  # as the student's code is called
+                return self.call(misconception.answer, **self.given(seed))
+            return misconception.variant(**self.inputs(seed))
 
     def is_mistake(self, misconception: Misconception, output, received) -> bool:
         """Whether ``received`` is ``output``, what ``misconception`` gives."""
@@ -310,21 +325,6 @@ class Check:
             f"check {self.name!r} declares no misconception {name!r} "
             f"(declared: {known})"
         )
-
-    @property
-    def hint_levels(self) -> int:
-        """How many levels of hints the check has."""
-        return int(bool(self.hint)) + len(self.more_hints)
-
-    def hint_at(self, level: int) -> str:
-        """The hint of ``level`` (1 = the one shown with a failure)."""
-        hints = ([self.hint] if self.hint else []) + list(self.more_hints)
-        if not isinstance(level, int) or not 1 <= level <= len(hints):
-            raise ValueError(
-                f"check {self.name!r} has hint levels 1 to {len(hints)}, "
-                f"got level={level!r}"
-            )
-        return hints[level - 1]
 
 
 # --------------------------------------------------------------- seeds

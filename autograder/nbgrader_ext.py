@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
-__all__ = ["ClearHiddenTestsFromFeedback", "ClearClaimChecks", "CLAIM_CHECKS_TAG"]
+from .source import CLAIM_CHECKS_TAG, is_claim_check
 
-# The tag of a solution cell that asserts what the prose around it claims of
-# the notebook's own output ("the std falls to 0.23"). Such cells run
-# whenever the solution notebook is executed (the course run autogrades it,
-# so CI fails when prose and output drift apart) and never reach students,
-# whose half-done code would fail them.
-CLAIM_CHECKS_TAG = "claim-checks"
+__all__ = ["ClearHiddenTestsFromFeedback", "ClearClaimChecks", "CLAIM_CHECKS_TAG"]
 
 
 class ClearHiddenTestsFromFeedback(ClearHiddenTests):
@@ -47,7 +42,7 @@ class ClearClaimChecks(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         kept = []
         for index, cell in enumerate(nb.cells):
-            if CLAIM_CHECKS_TAG not in cell.metadata.get("tags", []):
+            if not is_claim_check(cell):
                 kept.append(cell)
                 continue
             role = cell.metadata.get("nbgrader", {})

@@ -11,23 +11,40 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-__all__ = ["interactive_widgets", "after_implementing"]
+__all__ = ["interactive_widgets", "after_implementing", "EDITOR_SESSION_ENV"]
+
+
+# Set by Jupyter's server (behind JupyterLab and Notebook 7) in the kernel of
+# an open notebook; headless runners (nbconvert --execute, nbclient,
+# papermill, nbgrader) start kernels without it.
+EDITOR_SESSION_ENV = "JPY_SESSION_NAME"
 
 
 def interactive_widgets():
     """The ``ipywidgets`` module, or None where nobody can move a control.
 
-    None while nbgrader executes the notebook headless (it sets
-    ``NBGRADER_EXECUTION`` to ``autograde`` or ``validate``): nobody is
-    there to interact, and widget messages can stall the executor until a
-    cell's timeout (jupyter/nbclient#312). None too when ipywidgets is not
-    installed. Every notebook draws a static figure next to each control,
-    so the results are the same without one.
+    Controls appear only in the kernel of a notebook open in Jupyter
+    (``JPY_SESSION_NAME`` set: JupyterLab, Jupyter Notebook 7, ``make
+    lab``), and never while nbgrader executes the notebook
+    (``NBGRADER_EXECUTION`` set). Every notebook draws a static figure next
+    to each control, so the results are the same without one (an editor
+    that does not set the variable shows only those). None too when
+    ipywidgets is not installed.
+
+    Why not show them headless: nobody is there to interact, and a headless
+    client can hang on them. ``interact`` draws into an Output widget;
+    nbclient (under ``jupyter nbconvert --execute`` and nbgrader) imitates
+    that widget by sending a message on the kernel's shell channel while it
+    waits on the same channel for the cell's reply, and that wait then
+    sometimes misses the reply (jupyter/nbclient#312). With a cell timeout
+    the cell is late by the whole timeout; with nbconvert's default (none)
+    the run waits forever on an idle kernel. Seen here in 2 of 12 headless
+    runs of a cell with ``interact``.
 
     Use it as ``widgets = interactive_widgets()``, then
     ``if widgets is not None:`` around the controls.
     """
-    if os.environ.get("NBGRADER_EXECUTION"):
+    if os.environ.get("NBGRADER_EXECUTION") or not os.environ.get(EDITOR_SESSION_ENV):
         return None
     try:
         import ipywidgets

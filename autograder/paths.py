@@ -20,12 +20,18 @@ __all__ = [
     "submitted_students",
     "course_root",
     "state_dir",
+    "ensure_state_dir",
+    "SECRET_ENV",
     "references_dir",
     "course_secret",
     "numba_cache_dir",
 ]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+
+# No longer accepted: a process running student code can read the
+# environment of its parents (/proc/<pid>/environ), the grader's included.
+SECRET_ENV = "AUTOGRADER_SECRET"
 
 
 def course_root() -> Path:
@@ -77,15 +83,30 @@ def numba_cache_dir() -> Path | None:
     return _user_dir("XDG_CACHE_HOME", ".cache") / "dlcore" / "numba"
 
 
+def ensure_state_dir() -> Path:
+    """The state directory, created if needed, readable by its owner only
+    (``0700``: the gradebook, the secret and other students' work)."""
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+    return folder
+
+
 def course_secret(create: bool = True) -> str:
     """The random secret hidden seeds are derived from.
 
-    ``$AUTOGRADER_SECRET`` if set; else ``<state dir>/secret``, created with
-    128 random bits on first use when ``create`` is true.
+    ``<state dir>/secret`` (mode ``0600``), created with 128 random bits on
+    first use when ``create`` is true. Never from the environment: refused
+    with an error if :data:`SECRET_ENV` is set.
     """
-    env = os.environ.get("AUTOGRADER_SECRET")
-    if env:
-        return env
+    if os.environ.get(SECRET_ENV):
+        raise RuntimeError(
+            f"${SECRET_ENV} is set, but the course secret may not sit in an "
+            "environment variable: student code can read the environment of "
+            "the processes above it (/proc/<pid>/environ). Write it to "
+            f"{state_dir() / 'secret'} (mode 0600) and unset ${SECRET_ENV}."
+        )
     path = state_dir() / "secret"
     if path.is_file():
         return path.read_text().strip()
@@ -93,11 +114,13 @@ def course_secret(create: bool = True) -> str:
         raise FileNotFoundError(
             f"no course secret at {path}; run `python -m autograder references`"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_state_dir()
     value = secrets.token_hex(16)
-    # Write-then-rename so that two kernels starting at once agree on one secret.
+    # Write-then-link so that two kernels starting at once agree on one secret.
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(value + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
     try:
         os.link(tmp, path)
     except FileExistsError:

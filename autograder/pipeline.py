@@ -14,6 +14,7 @@ import contextlib
 import filecmp
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,17 +26,18 @@ import nbgrader
 import nbgrader.api
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log
 from nbgrader.validator import Validator
 
 from . import gradebook, paths
 from .checks import DEFERRED_ENV, compute_references
+from .converters import SafeAutograde, SafeGenerateAssignment, SafeGenerateFeedback
 from .declarations import load_assignment
 from .kernel_start import ASSIGNMENT_ENV
 from .lint import lint_assignment
 from .nbgrader_config import course_config, kernel_environment
+from .safe_files import planted
 from .source import RELEASE_LEAKS, SOLUTION_MARKERS, grade_id, nbgrader_meta
 from .trusted import Limits, Session, TrustedRecheckError, recheck_assignment
 from .trusted.kernel_launcher import DENY_ENV, holds_needed
@@ -70,8 +72,14 @@ class CommandError(Exception):
 
 def prepare_environment(root: Path) -> None:
     """Settings inherited by every kernel nbgrader starts."""
+    if os.environ.get(paths.SECRET_ENV):
+        raise CommandError(
+            f"unset ${paths.SECRET_ENV}: the course secret may not sit in an "
+            "environment variable, which student code can read from its parent "
+            f"processes; keep it in {paths.state_dir() / 'secret'} (mode 0600)"
+        )
     os.environ["AUTOGRADER_COURSE_ROOT"] = str(root)
-    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    paths.ensure_state_dir()
     kernel_environment()
     # nbgrader runs `alembic` (its database migrations) as a subprocess: make
     # this interpreter's scripts findable even when the venv is not activated.
@@ -197,7 +205,7 @@ def generate_release(
         if db_url:
             config.CourseDirectory.db_url = db_url
         result = _run_converter(
-            GenerateAssignment,
+            SafeGenerateAssignment,
             config,
             coursedir={"assignment_id": assignment},
             force=True,
@@ -334,9 +342,16 @@ def _failure_reason(result: dict) -> str:
         return "the kernel died while executing the notebook"
     if "UnresponsiveKernelError" in text or "unresponsive" in text:
         return "the kernel became unresponsive (could not interrupt a cell)"
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # the exception that stopped it (nbgrader's own wrapper names none)
+    raised = [
+        line
+        for line in lines
+        if re.match(r"[\w.]*(Error|Exception): ", line)
+        and "NbGraderException" not in line
+    ]
     errors = [line for line in lines if "Error" in line or "ERROR" in line]
-    return (errors or lines or ["nbgrader failed"])[-1].strip()[:300]
+    return (raised or errors or lines or ["nbgrader failed"])[-1][:300]
 
 
 def _manual_file() -> Path:
@@ -494,23 +509,44 @@ def _autograde_assignment(
 
 
 def _run_nbgrader(root, config, submissions, assignment, student) -> list[str]:
-    """nbgrader's autograde of one submission; the problems found."""
+    """nbgrader's autograde of one submission; the problems found.
+
+    Whatever the submission holds (metadata of any type, a kernel that
+    leaves links behind), it is this submission's problem, listed for
+    manual grading, never an exception that stops the run."""
+    folder = submissions / student / assignment
+    graded = Path(config.CourseDirectory.autograded_directory) / student / assignment
     problems = []
-    for source_nb in sorted((root / "solutions" / assignment).glob("*.ipynb")):
-        problems += structure_problems(
-            source_nb, submissions / student / assignment / source_nb.name
-        )
-    with _kernel_settings(**{ASSIGNMENT_ENV: assignment}):
-        outcome = _run_converter(
-            Autograde,
-            config,
-            coursedir={"assignment_id": assignment, "student_id": student},
-            force=True,
-            create_student=True,
-        )
+    if links := _planted(folder):
+        problems.append(f"the submission holds {links}: not copied or read")
+    try:
+        for source_nb in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+            problems += structure_problems(source_nb, folder / source_nb.name)
+        with _kernel_settings(**{ASSIGNMENT_ENV: assignment}):
+            outcome = _run_converter(
+                SafeAutograde,
+                config,
+                coursedir={"assignment_id": assignment, "student_id": student},
+                force=True,
+                create_student=True,
+            )
+    except Exception as err:  # nbgrader choked on this submission only
+        problems.append(f"nbgrader could not grade it ({type(err).__name__}: {err})")
+        return [p[:300] for p in problems]
     if not outcome["success"]:
         problems.append(_failure_reason(outcome))
-    return problems
+    if links := _planted(graded):
+        problems.append(
+            f"its kernel left {links} in its autograded folder (never read, "
+            "copied or written through)"
+        )
+    return [p[:300] for p in problems]
+
+
+def _planted(folder: Path) -> str:
+    """``links or special files a, b`` in ``folder`` ("" if none)."""
+    found = [str(p.relative_to(folder)) for p in planted(folder)]
+    return "links or special files " + ", ".join(found) if found else ""
 
 
 # --------------------------------------------------------------- feedback
@@ -546,7 +582,7 @@ def generate_feedback(
     written, failed = [], []
     for assignment, student in pairs:
         result = _run_converter(
-            GenerateFeedback,
+            SafeGenerateFeedback,
             config,
             coursedir={"assignment_id": assignment, "student_id": student},
             force=True,

@@ -38,6 +38,8 @@ __all__ = [
     "split_hidden",
     "hidden_lines",
     "released_text",
+    "CLAIM_CHECKS_TAG",
+    "is_claim_check",
     "CheckCall",
     "read_check_call",
     "check_calls",
@@ -49,6 +51,10 @@ BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 HIDDEN_KEYWORD = "hidden"  # check(..., hidden=True)
 # Text that must never reach a student (the release, the feedback).
 RELEASE_LEAKS = (BEGIN_HIDDEN, END_HIDDEN, f"{HIDDEN_KEYWORD}=True")
+# The tag of a solution cell that asserts what the prose claims of the
+# notebook's own output: run when the solution is executed, dropped from the
+# release (autograder.nbgrader_ext.ClearClaimChecks), never graded.
+CLAIM_CHECKS_TAG = "claim-checks"
 
 # ------------------------------------------------------------ cell roles
 
@@ -64,6 +70,13 @@ def grade_id(cell) -> str | None:
     """The cell's ``grade_id``, or None (also when it is not a string)."""
     value = nbgrader_meta(cell).get("grade_id")
     return value if isinstance(value, str) and value else None
+
+
+def is_claim_check(cell) -> bool:
+    """A claim-check cell (:data:`CLAIM_CHECKS_TAG`): no part of any grade."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and CLAIM_CHECKS_TAG in tags
 
 
 def is_answer(cell) -> bool:

@@ -52,16 +52,26 @@ def im2col_conv2d_backward(dout, cache):
     return dxp[:, :, ph : ph + H, pw : pw + Wd], dW, db
 
 
-def im2col_conv1d_forward(x, W, b, stride=1, padding=0):
-    out, cache = im2col_conv2d_forward(
-        x[:, :, None, :], W[:, :, None, :], b, (1, stride), (0, padding)
-    )
-    return out[:, :, 0, :], cache
+def _as_conv1d(conv2d_forward, conv2d_backward):
+    """The 1-D pair of a 2-D convolution pair: a signal ``(N, C, L)`` is an
+    image ``(N, C, 1, L)`` and a filter ``(F, C, K)`` one of height 1."""
+
+    def conv1d_forward(x, W, b, stride=1, padding=0):
+        out, cache = conv2d_forward(
+            x[:, :, None, :], W[:, :, None, :], b, (1, stride), (0, padding)
+        )
+        return out[:, :, 0, :], cache
+
+    def conv1d_backward(dout, cache):
+        dx, dW, db = conv2d_backward(dout[:, :, None, :], cache)
+        return dx[:, :, 0, :], dW[:, :, 0, :], db
+
+    return conv1d_forward, conv1d_backward
 
 
-def im2col_conv1d_backward(dout, cache):
-    dx, dW, db = im2col_conv2d_backward(dout[:, :, None, :], cache)
-    return dx[:, :, 0, :], dW[:, :, 0, :], db
+im2col_conv1d_forward, im2col_conv1d_backward = _as_conv1d(
+    im2col_conv2d_forward, im2col_conv2d_backward
+)
 
 
 # ------------------------------------------------------------ NumPy pools
@@ -156,16 +166,9 @@ def naive_conv2d_backward(dout, cache):
     return dxp[:, :, ph : ph + H, pw : pw + Wd], dW, db
 
 
-def naive_conv1d_forward(x, W, b, stride=1, padding=0):
-    out, cache = naive_conv2d_forward(
-        x[:, :, None, :], W[:, :, None, :], b, (1, stride), (0, padding)
-    )
-    return out[:, :, 0, :], cache
-
-
-def naive_conv1d_backward(dout, cache):
-    dx, dW, db = naive_conv2d_backward(dout[:, :, None, :], cache)
-    return dx[:, :, 0, :], dW[:, :, 0, :], db
+naive_conv1d_forward, naive_conv1d_backward = _as_conv1d(
+    naive_conv2d_forward, naive_conv2d_backward
+)
 
 
 def naive_pool2d_forward(x, kernel=(2, 2), stride=(2, 2), kind="max"):

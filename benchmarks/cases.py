@@ -69,59 +69,58 @@ def _torch_fwd_bwd(torch, fn, tensors, dout, **kwargs):
 # ----------------------------------------------------------- convolutions
 
 
+def _pair(module, name: str) -> tuple:
+    """``module``'s ``<name>_forward`` and ``<name>_backward``."""
+    return getattr(module, f"{name}_forward"), getattr(module, f"{name}_backward")
+
+
+def _conv_geometry(dims: int, N: int, C: int, H: int, F: int):
+    """Input and weight shapes, label and baseline stride/padding of a case.
+
+    The 1-D case holds the same positions as the 2-D one, as one long
+    signal per channel.
+    """
+    if dims == 2:
+        label = f"N={N} C={C} {H}x{H} F={F} 3x3 pad 1"
+        return (N, C, H, H), (F, C, 3, 3), label, (1, 1), (1, 1)
+    label = f"N={N} C={C} L={H * H} F={F} k=3 pad 1"
+    return (N, C, H * H), (F, C, 3), label, 1, 1
+
+
 def conv_cases(torch):
-    from dlcore.functional import (
-        conv1d_backward,
-        conv1d_forward,
-        conv2d_backward,
-        conv2d_forward,
-    )
+    import dlcore.functional
 
     cases = []
     for dims in (2, 1):
+        name = f"conv{dims}d"
+        mine = _pair(dlcore.functional, name)
+        numpy_pair = _pair(base, f"im2col_{name}")
+        naive_pair = _pair(base, f"naive_{name}")
         for dtype in DTYPES:
             for N, C, H, F in CONV_SHAPES:
                 rng = np.random.default_rng(0)
-                if dims == 2:
-                    shape, w_shape = (N, C, H, H), (F, C, 3, 3)
-                    label = f"N={N} C={C} {H}x{H} F={F} 3x3 pad 1"
-                    mine = (conv2d_forward, conv2d_backward)
-                    numpy_pair = (
-                        base.im2col_conv2d_forward,
-                        base.im2col_conv2d_backward,
-                    )
-                    naive_pair = (base.naive_conv2d_forward, base.naive_conv2d_backward)
-                    kwargs, naive_kwargs = {"padding": 1}, {"padding": (1, 1)}
-                else:
-                    # The same positions as one long signal per channel.
-                    shape, w_shape = (N, C, H * H), (F, C, 3)
-                    label = f"N={N} C={C} L={H * H} F={F} k=3 pad 1"
-                    mine = (conv1d_forward, conv1d_backward)
-                    numpy_pair = (
-                        base.im2col_conv1d_forward,
-                        base.im2col_conv1d_backward,
-                    )
-                    naive_pair = (base.naive_conv1d_forward, base.naive_conv1d_backward)
-                    kwargs, naive_kwargs = {"padding": 1}, {"padding": 1}
+                shape, w_shape, label, stride, padding = _conv_geometry(
+                    dims, N, C, H, F
+                )
+                baseline_kwargs = {"stride": stride, "padding": padding}
                 x = rng.standard_normal(shape).astype(dtype)
                 W = (rng.standard_normal(w_shape) * 0.1).astype(dtype)
                 b = np.zeros(F, dtype)
                 dout = rng.standard_normal((N, F, *shape[2:])).astype(dtype)
-                case = Case(f"conv{dims}d forward+backward", label, dtype.__name__)
-                case.impls["dlcore"] = _fwd_bwd(*mine, (x, W, b), dout, kwargs)
-                stride = (1, 1) if dims == 2 else 1
+                case = Case(f"{name} forward+backward", label, dtype.__name__)
+                case.impls["dlcore"] = _fwd_bwd(*mine, (x, W, b), dout, {"padding": 1})
                 case.impls["numpy"] = _fwd_bwd(
-                    *numpy_pair, (x, W, b), dout, {"stride": stride, **naive_kwargs}
+                    *numpy_pair, (x, W, b), dout, baseline_kwargs
                 )
                 case.naive = _fwd_bwd(
                     *naive_pair,
                     (x[:NAIVE_BATCH], W, b),
                     dout[:NAIVE_BATCH],
-                    {"stride": stride, **naive_kwargs},
+                    baseline_kwargs,
                 )
                 case.naive_scale = N / NAIVE_BATCH
                 if torch is not None:
-                    fn = getattr(torch.nn.functional, f"conv{dims}d")
+                    fn = getattr(torch.nn.functional, name)
                     tensors = [_tensor(torch, a, True) for a in (x, W, b)]
                     case.impls["torch"] = _torch_fwd_bwd(
                         torch, fn, tensors, dout, padding=1
@@ -131,7 +130,7 @@ def conv_cases(torch):
 
 
 def pool_cases(torch):
-    import dlcore.functional as F
+    import dlcore.functional
 
     cases = []
     for kind in ("max", "avg"):
@@ -146,16 +145,10 @@ def pool_cases(torch):
                     dtype.__name__,
                 )
                 case.impls["dlcore"] = _fwd_bwd(
-                    getattr(F, f"{kind}pool2d_forward"),
-                    getattr(F, f"{kind}pool2d_backward"),
-                    (x, 2),
-                    dout,
+                    *_pair(dlcore.functional, f"{kind}pool2d"), (x, 2), dout
                 )
                 case.impls["numpy"] = _fwd_bwd(
-                    getattr(base, f"numpy_{kind}pool2d_forward"),
-                    getattr(base, f"numpy_{kind}pool2d_backward"),
-                    (x, (2, 2), (2, 2)),
-                    dout,
+                    *_pair(base, f"numpy_{kind}pool2d"), (x, (2, 2), (2, 2)), dout
                 )
                 case.naive = _fwd_bwd(
                     base.naive_pool2d_forward,

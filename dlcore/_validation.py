@@ -89,6 +89,14 @@ def check_cache(cache, expected: type, made_by: str):
     return cache
 
 
+def check_upstream(dout, shape: tuple, made_by: str) -> np.ndarray:
+    """``dout`` as a float array, ValueError unless it has the shape of the
+    output of ``made_by`` (the forward function): every backward's first check."""
+    dout = as_float_array(dout, "dout")
+    check_shape(dout, "dout", shape, f"the shape of {made_by}'s output")
+    return dout
+
+
 def check_dim(actual: int, expected: int, what: str):
     """Raise ValueError when two sizes that must agree do not."""
     if actual != expected:
@@ -231,3 +239,18 @@ def check_labels(labels, name: str, n_classes: int, n_examples: int) -> np.ndarr
                 f"got {bad}"
             )
     return labels.astype(np.intp, copy=False)
+
+
+def by_name(registry: dict, name: str, what: str, otherwise: str = ""):
+    """``registry[name]``, the name taken case-insensitively.
+
+    Unknown names raise ValueError listing the known ones, e.g. ``optimizer
+    must be one of ['adam', 'sgd'], got 'adamw'``; ``otherwise`` says what
+    else the caller accepts, e.g. ``" or a callable"``.
+    """
+    found = registry.get(name.lower())
+    if found is None:
+        raise ValueError(
+            f"{what} must be one of {sorted(registry)}{otherwise}, got {name!r}"
+        )
+    return found

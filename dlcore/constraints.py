@@ -30,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import as_float_array, positive
+from ._validation import as_float_array, by_name, positive
 
 __all__ = [
     "Constraint",
@@ -164,13 +164,7 @@ def get(identifier):
     if identifier is None:
         return None
     if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier.lower())
-        if cls is None:
-            raise ValueError(
-                f"constraint must be one of {sorted(_REGISTRY)} or a callable, "
-                f"got {identifier!r}"
-            )
-        return cls()
+        return by_name(_REGISTRY, identifier, "constraint", " or a callable")()
     if callable(identifier):
         return identifier
     raise TypeError(

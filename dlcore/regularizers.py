@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, non_negative
+from ._validation import as_float_array, by_name, non_negative
 
 __all__ = [
     "Regularizer",
@@ -170,12 +170,7 @@ def get(identifier):
     if identifier is None:
         return None
     if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier.lower())
-        if cls is None:
-            raise ValueError(
-                f"regularizer must be one of {sorted(_REGISTRY)} or a Regularizer, "
-                f"got {identifier!r}"
-            )
+        cls = by_name(_REGISTRY, identifier, "regularizer", " or a Regularizer")
         return cls(0.01, 0.01) if cls is L1L2 else cls()
     if callable(getattr(identifier, "penalty", None)) and callable(
         getattr(identifier, "gradient", None)

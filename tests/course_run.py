@@ -34,6 +34,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from harness import CELL_SECONDS, HANG_SECONDS, announce
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(
@@ -46,10 +47,12 @@ if os.environ.get("PIPELINE_ASSIGNMENTS"):  # a subset, while developing one
         a for a in ASSIGNMENTS if a in os.environ["PIPELINE_ASSIGNMENTS"].split(",")
     ]
 FIRST = "01_backprop"
-# Seconds a cell may run in the autograde run; the infinite loop costs this.
-# 01's slowest cell (seven small trainings) takes 6-7 s on a quiet machine and
-# over 10 s when other work shares its core: 15 s leaves it room.
-TIMEOUT = 15
+# The student whose answer loops forever, graded in a run of its own with
+# the short cell timeout (harness.HANG_SECONDS); every other run has the
+# generous one.
+LOOPER = "looper"
+# When every fake student submitted, in the format of nbgrader's exchange.
+SUBMITTED_AT = "2025-03-01 11:30:00.000000 UTC"
 
 
 def _cli(*args, state: Path, root: Path = ROOT, check: bool = True):
@@ -162,6 +165,54 @@ def _overfit_tanh() -> str:
     return f"VISIBLE_DOUT = {digest!r}\n" + OVERFIT_TANH
 
 
+# Appended to an answer: in the trusted re-check's child (no IPython there)
+# end the process with the runner's own "could not confine" status, which
+# once made the grader blame itself and stop grading everyone (issue 16).
+FORGED_STATUS = """
+try:
+    get_ipython()
+except NameError:
+    import os
+
+    os._exit(71)
+"""
+
+# Appended to a correct answer: in nbgrader's kernel, whose folder is the
+# autograded one, leave links and a FIFO for the grader's write-back and the
+# feedback to trip over, and look for the secret in the environment of every
+# process above.
+VANDAL = """
+import os as _os
+
+_state = _os.environ.get("AUTOGRADER_STATE_DIR", "")
+for _name, _target in (
+    ("leak.txt", "secret"),
+    ("_swap", "gradebook.db"),
+):
+    try:
+        _os.symlink(_os.path.join(_state, _target), _name)
+    except OSError as _err:
+        print("VANDAL link", _name, type(_err).__name__)
+try:
+    _os.replace("_swap", "01_backprop.ipynb")
+except OSError as _err:
+    print("VANDAL swap", type(_err).__name__)
+try:
+    _os.mkfifo("pipe.txt")
+except OSError as _err:
+    print("VANDAL fifo", type(_err).__name__)
+_found, _pid = [], _os.getppid()
+while _pid > 1:
+    try:
+        with open(f"/proc/{_pid}/environ", "rb") as _fh:
+            _found += [v for v in _fh.read().split(b"\\0") if b"SECRET" in v]
+        with open(f"/proc/{_pid}/stat") as _fh:
+            _pid = int(_fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        break
+print("VANDAL environ", _found)
+"""
+
 WITHHELD_RELU = """
 import dlcore.functional as F
 
@@ -196,14 +247,20 @@ MISTAKEN_STUDENTS = {
 }
 
 
-def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
-    """Write the fake students; {student: {assignment: what it is}}."""
+def _submissions(
+    course: Path, folder: Path, hang_folder: Path
+) -> dict[str, dict[str, str]]:
+    """Write the fake students; {student: {assignment: what it is}}.
+
+    The looper goes to ``hang_folder``: it is graded in a run of its own.
+    """
     students: dict[str, dict[str, str]] = {}
 
     def put(student, assignment, nb, what):
-        target = folder / student / assignment
+        target = (hang_folder if student == LOOPER else folder) / student / assignment
         target.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target / f"{assignment}.ipynb")
+        (target / "timestamp.txt").write_text(SUBMITTED_AT)  # as nbgrader's exchange
         students.setdefault(student, {})[assignment] = what
 
     for assignment in ASSIGNMENTS:
@@ -218,10 +275,14 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
     if FIRST not in ASSIGNMENTS:
         return students
     put(
-        "looper",
+        LOOPER,
         FIRST,
-        _filled_release(course, FIRST, {"perceptron_epoch_answer": LOOPING_PERCEPTRON}),
-        "an infinite loop in perceptron_epoch",
+        _without_closing_demos(
+            _filled_release(
+                course, FIRST, {"perceptron_epoch_answer": LOOPING_PERCEPTRON}
+            )
+        ),
+        "an infinite loop in perceptron_epoch; the closing demos deleted",
     )
     answered = _filled_release(course, FIRST).cells
 
@@ -267,6 +328,44 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
         "tanh right on the visible inputs only; prints the course secret and "
         "references if it can",
     )
+    # Issue 16: students who try to harm the others (each answers only the
+    # cells it needs, so that nbgrader's run stays short).
+    put(
+        "forger",
+        FIRST,
+        _partly_answered(
+            course,
+            {
+                "perceptron_epoch_answer": answer("perceptron_epoch_answer")
+                + FORGED_STATUS,
+                "relu_answer": answer("relu_answer"),
+            },
+        ),
+        "relu right; perceptron_epoch ends the re-check's child with the "
+        "runner's 'no sandbox' status",
+    )
+    malformed = _partly_answered(course, {"relu_answer": answer("relu_answer")})
+    for cell in malformed.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_sigmoid":
+            cell.metadata["nbgrader"]["grade_id"] = ["test_sigmoid"]
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_tanh":
+            cell.metadata["nbgrader"] = "a string where a dict belongs"
+    put(
+        "malformed",
+        FIRST,
+        malformed,
+        "relu right; a list-valued grade_id and string-valued nbgrader metadata",
+    )
+    put(
+        "vandal",
+        FIRST,
+        _partly_answered(
+            course, {"relu_answer": answer("relu_answer") + "\n" + VANDAL}
+        ),
+        "relu right; replaces its autograded notebook by a link to the "
+        "gradebook, plants a link to the secret and a FIFO for the feedback, "
+        "reads its parents' environment",
+    )
     # (unanswered otherwise, so it runs fast: the deleted cell is the point)
     tampered = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
     tampered.cells = [
@@ -291,6 +390,39 @@ def _submissions(course: Path, folder: Path) -> dict[str, dict[str, str]]:
         "nothing implemented",
     )
     return students
+
+
+def _without_closing_demos(nb):
+    """``nb`` without the read-only code cells after its last graded cell.
+
+    A student may delete them; the looper does, so that everything left in
+    its notebook (imports, answers, checks, the short demos between them)
+    runs in seconds even on a busy machine, far below the short cell
+    timeout that stops its infinite loop. Answer and test cells, written
+    answers included, all stay.
+    """
+
+    def graded(cell) -> bool:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        return bool(meta.get("grade") or meta.get("solution"))
+
+    last = max(index for index, cell in enumerate(nb.cells) if graded(cell))
+    nb.cells = [
+        cell
+        for index, cell in enumerate(nb.cells)
+        if index <= last or cell.cell_type != "code" or graded(cell)
+    ]
+    return nb
+
+
+def _partly_answered(course: Path, answers: dict[str, str]):
+    """The student release with only ``answers`` filled in."""
+    nb = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta["grade_id"] in answers:
+            cell.source = answers[meta["grade_id"]]
+    return nb
 
 
 def _input_transformer() -> str:
@@ -318,11 +450,14 @@ def _halves(assignments: list[str]) -> list[list[str]]:
     return [g for g in (rest[1::2], rest[0::2]) if g]
 
 
-def _grade_group(course: Path, submissions: Path, state: Path, group: list[str]):
+def _grade_group(
+    course: Path, submissions: Path, hang: Path, state: Path, group: list[str]
+):
     """references, autograde, feedback and export for one group, in order.
 
-    01_backprop (with the infinite loop) runs with a short cell timeout; the
-    other assignments with the course's default, as an instructor would.
+    Every autograde run has the generous cell timeout but the looper's (the
+    submissions in ``hang``), whose infinite loop costs its timeout twice,
+    in nbgrader and in the trusted re-check: it gets the short one.
     """
     args = [sys.executable, "-m", "autograder", "--root", str(course)]
     env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
@@ -330,20 +465,24 @@ def _grade_group(course: Path, submissions: Path, state: Path, group: list[str])
     def run(*more):
         return subprocess.run([*args, *more], env=env, text=True, capture_output=True)
 
-    start = time.perf_counter()
-    out = {"references": run("references", *group), "autograde": {}}
-    batches = [[FIRST], [a for a in group if a != FIRST]] if FIRST in group else [group]
-    for batch in [b for b in batches if b]:
-        timeout = ["--timeout", str(TIMEOUT)] if batch == [FIRST] else []
+    def autograde(folder: Path, batch: list[str], timeout: int, log: str):
         proc = run(
             "autograde",
-            str(submissions),
-            *timeout,
+            str(folder),
+            f"--timeout={timeout}",
             *[f"--assignment={a}" for a in batch],
         )
-        (state / f"autograde-{'-'.join(batch)}.log").write_text(proc.stderr)
-        for assignment in batch:
-            out["autograde"][assignment] = (proc.returncode, proc.stdout)
+        (state / f"autograde-{log}.log").write_text(proc.stderr)
+        return proc.returncode, proc.stdout
+
+    start = time.perf_counter()
+    out = {"references": run("references", *group), "autograde": {}, "hang": None}
+    batches = [[FIRST], [a for a in group if a != FIRST]] if FIRST in group else [group]
+    for batch in [b for b in batches if b]:
+        result = autograde(submissions, batch, CELL_SECONDS, "-".join(batch))
+        out["autograde"].update(dict.fromkeys(batch, result))
+    if FIRST in group and (hang / LOOPER).is_dir():
+        out["hang"] = autograde(hang, [FIRST], HANG_SECONDS, LOOPER)
     out["feedback"] = run("feedback")
     out["export"] = run("export", "-o", str(state / "grades.csv"))
     out["seconds"] = time.perf_counter() - start
@@ -351,8 +490,14 @@ def _grade_group(course: Path, submissions: Path, state: Path, group: list[str])
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, pytestconfig):
     """Autograde (two groups side by side), feedback and export, on a course copy."""
+    announce(
+        pytestconfig,
+        f"shared course run: release, autograde, feedback and export of "
+        f"{len(ASSIGNMENTS)} assignment(s) with fake students (minutes; the "
+        "notebook, pipeline and integrity tests read it)",
+    )
     base = tmp_path_factory.mktemp("pipeline")
     course = base / "course"
     shutil.copytree(ROOT / "solutions", course / "solutions")
@@ -360,8 +505,8 @@ def graded(tmp_path_factory):
     # committed notebooks/ equals it is the release --check test's business).
     release = _cli("release", *ASSIGNMENTS, state=base / "release-state", root=course)
     assert release.returncode == 0, release.stdout + release.stderr
-    submissions = base / "submitted"
-    students = _submissions(course, submissions)
+    submissions, hang = base / "submitted", base / "submitted-hang"
+    students = _submissions(course, submissions, hang)
 
     groups = _halves(ASSIGNMENTS)
     states = [base / f"state{i}" for i in range(len(groups))]
@@ -369,7 +514,7 @@ def graded(tmp_path_factory):
     with ThreadPoolExecutor(max_workers=2) as pool:
         outs = list(
             pool.map(
-                lambda pair: _grade_group(course, submissions, *pair),
+                lambda pair: _grade_group(course, submissions, hang, *pair),
                 zip(states, groups, strict=True),
             )
         )
@@ -381,17 +526,20 @@ def graded(tmp_path_factory):
             a: state for state, g in zip(states, groups, strict=True) for a in g
         },
         "autograde": {a: r for out in outs for a, r in out["autograde"].items()},
+        # (exit status, output) of the looper's own autograde run of FIRST
+        "hang": next((out["hang"] for out in outs if out["hang"]), None),
         "references": [out["references"] for out in outs],
         "feedback": [out["feedback"] for out in outs],
         "export": [out["export"] for out in outs],
     }
-    print(
-        f"autograde, feedback, export of {len(ASSIGNMENTS)} assignment(s): "
+    announce(
+        pytestconfig,
+        f"shared course run: {len(ASSIGNMENTS)} assignment(s) in "
         f"{results['seconds']:.1f} s ("
         + ", ".join(
             f"{'+'.join(g)} {out['seconds']:.0f} s"
             for g, out in zip(groups, outs, strict=True)
         )
-        + ")"
+        + ")",
     )
     return results

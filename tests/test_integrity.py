@@ -35,6 +35,7 @@ import nbformat
 import numpy as np
 import pytest
 from course_run import ASSIGNMENTS
+from harness import CELL_SECONDS, HANG_SECONDS, announce
 
 from autograder.trusted import children, codec, sandbox
 from autograder.trusted.program import SourceNotebook, build_program
@@ -45,13 +46,15 @@ ASSIGNMENT = "01_backprop"
 SOURCE = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 SOLUTION_LINES = ("### BEGIN SOLUTION", "### END SOLUTION")
-# Short step timeouts keep the hanging cases cheap; the rest is generous.
+# The hanging cases (an infinite loop, endless output) cost a step timeout
+# each, so it is the short one: the re-check runs only graded code (answers
+# and checks, milliseconds a step), never a demo. The rest is generous.
 LIMITS = Limits(
     cpu_seconds=30,
     memory_bytes=1 << 30,
-    step_seconds=4.0,
-    attempt_seconds=60.0,
-    notebook_seconds=120.0,
+    step_seconds=HANG_SECONDS,
+    attempt_seconds=CELL_SECONDS,
+    notebook_seconds=2 * CELL_SECONDS,
 )
 
 _spec = importlib.util.spec_from_file_location(
@@ -169,10 +172,15 @@ def _release_into(db_url: str, folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus_run(tmp_path_factory):
+def corpus_run(tmp_path_factory, pytestconfig):
     from autograder import checks
     from autograder.trusted import recheck_assignment
 
+    announce(
+        pytestconfig,
+        f"trusted re-check of {len(CASES)} adversarial submissions (a minute "
+        f"or two; two of them hang for {HANG_SECONDS} s on purpose)",
+    )
     base = tmp_path_factory.mktemp("integrity")
     state = base / "state"
     with pytest.MonkeyPatch.context() as mp:
@@ -272,13 +280,43 @@ def test_gradebook_shows_the_trusted_verdict_with_a_comment(corpus_run):
         )
         text = sigmoid.manual_comment
         assert text.startswith("[trusted re-check] test_sigmoid: 0 / 1")
-        assert "check 'sigmoid' (visible test)" in text and "entries differ" in text
-        solution = gb.find_submission(ASSIGNMENT, "solution")
-        assert solution.score == sum(_points().values())
+        assert "check 'sigmoid' (visible test): out: wrong values" in text
+        solution = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "solution")
+        assert sum(_autograded(solution.grades).values()) == sum(_points().values())
         untouched = gb.find_submission(ASSIGNMENT, "untouched")
         assert untouched.score == 0
     lines = "\n".join(report.lines())
     assert "grades changed by the trusted re-check" in lines
+
+
+def test_no_text_from_the_child_carries_hidden_inputs(corpus_run, monkeypatch):
+    """The child held the hidden inputs while it ran the visible calls: what
+    its code raised or returned there reaches the comment as a category."""
+    from nbgrader.api import Gradebook
+
+    from autograder import checks
+
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(corpus_run["state"]))
+    hidden = checks.get_check(ASSIGNMENT, "tanh").inputs(
+        checks.hidden_seed(ASSIGNMENT, "tanh")
+    )
+    values = [
+        repr(float(v))[:8]
+        for array in hidden.values()
+        for v in np.ravel(array)[:4]
+        if abs(v) > 1e-3
+    ]
+    with Gradebook(corpus_run["db_url"]) as gb:
+        comment = gb.find_comment(
+            "tanh_answer", ASSIGNMENT, ASSIGNMENT, "leaks_hidden_inputs"
+        ).manual_comment
+    assert "check 'tanh' (visible test): your code raised ValueError" in comment
+    assert "hidden inputs" not in comment, comment
+    assert values and not [v for v in values if v in comment], comment
+    # the process's own exit status (chosen by student code) is not told
+    forged = corpus_run["report"].results["forged_status"].notebooks[0]
+    message = forged.parts["test_perceptron_epoch"].messages[0]
+    assert "ended the process and was left out" in message and "71" not in message
 
 
 def test_a_second_run_skips_everyone_and_changes_nothing(corpus_run, monkeypatch):
@@ -406,7 +444,15 @@ def test_children_fork_from_a_warm_server_that_outlives_them(tmp_path, monkeypat
         "F.relu_forward = F.sigmoid_forward = None",
         "vandal",
     )
-    slow = _solution_with(tmp_path, "import time\ntime.sleep(2)", "slow")
+    # Waits until the server is gone, so the server dies while it runs
+    # however slow the machine (and runs straight through the second time).
+    server_killed = tmp_path / "server-killed"
+    slow = _solution_with(
+        tmp_path,
+        f"import os, time\nwhile not os.path.exists({str(server_killed)!r}):\n"
+        "    time.sleep(0.05)",
+        "slow",
+    )
     with Session(ROOT, ASSIGNMENT, limits=LIMITS) as session:
         assert session.children.startswith("forked from a warm interpreter")
         source = session.sources[0]
@@ -423,7 +469,12 @@ def test_children_fork_from_a_warm_server_that_outlives_them(tmp_path, monkeypat
         assert session.server is not first and session.server.alive
 
         second = session.server
-        threading.Timer(0.8, second.process.kill).start()
+
+        def kill_the_server():
+            second.process.kill()
+            server_killed.touch()
+
+        threading.Timer(0.8, kill_the_server).start()
         lost = session.recheck_notebook(source, slow)
         assert lost.score == full and lost.attempts == 1, lost.events
         assert session.server is not second and session.server.alive
@@ -504,12 +555,12 @@ def test_a_crash_midway_loses_nothing_and_resumes(tmp_path, monkeypatch):
         from autograder.trusted.sandbox import Limits
         recheck_assignment({str(ROOT)!r}, {ASSIGNMENT!r},
                            submissions={str(submissions)!r}, db_url={db_url!r},
-                           limits=Limits(step_seconds=30), out=None)
+                           limits=Limits(step_seconds={CELL_SECONDS}), out=None)
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path)
     state_file = state / "trusted" / f"{ASSIGNMENT}.json"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + CELL_SECONDS
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             if state_file.is_file() and "a_patched" in state_file.read_text():
@@ -591,6 +642,146 @@ def test_end_to_end_nbgrader_is_fooled_the_trusted_verdict_is_not(graded):
         assert "the tests in the notebook's kernel gave 1" in comment.manual_comment
 
 
+# ------------------------------------- no submission harms another (issue 16)
+
+
+def _course_parts(graded, student) -> dict[str, float]:
+    from autograder.gradebook import submission_scores
+
+    state = graded["states"][ASSIGNMENT]
+    scores = submission_scores(
+        f"sqlite:///{state / 'gradebook.db'}", ASSIGNMENT, student
+    )
+    return {name: score for name, (score, _) in scores[2].items()}
+
+
+def _only(**full) -> dict[str, float]:
+    """Every part of 01 zero but those given."""
+    return dict(dict.fromkeys(corpus.ALL_PARTS, 0.0), **full)
+
+
+def _printed(notebook: Path) -> str:
+    """What the executed notebook's code cells printed."""
+    nb = nbformat.read(notebook, as_version=4)
+    return "".join(
+        output.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+
+
+def _manual(graded) -> dict[str, str]:
+    state = graded["states"][ASSIGNMENT]
+    return json.loads((state / "needs_manual_grading.json").read_text())[ASSIGNMENT]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ASSIGNMENT not in ASSIGNMENTS, reason="no 01 in the shared run")
+def test_a_forged_exit_status_is_the_submissions_own_problem(graded):
+    """``forger`` ends the re-check's child with the runner's "no sandbox"
+    status: its own part scores zero, nobody else's grading changes."""
+    assert _course_parts(graded, "forger") == _only(test_relu=1)
+    code, out = graded["autograde"][ASSIGNMENT]
+    assert "forger" not in _manual(graded), out
+    assert "NOT RE-CHECKED" not in out and "trusted re-check failed" not in out, out
+    # the others were re-checked after it (snooper's hidden test was scored)
+    assert _course_parts(graded, "snooper")["test_tanh"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ASSIGNMENT not in ASSIGNMENTS, reason="no 01 in the shared run")
+def test_malformed_metadata_puts_that_submission_on_the_manual_list(graded):
+    reason = _manual(graded)["malformed"]
+    assert "'test_sigmoid' deleted" in reason and "'test_tanh' deleted" in reason
+    assert "AttributeError" in reason, reason  # what stopped nbgrader
+    # the trusted re-check takes the test cells from the source: relu counts
+    assert _course_parts(graded, "malformed") == _only(test_relu=1)
+    for proc in graded["export"]:
+        assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ASSIGNMENT not in ASSIGNMENTS, reason="no 01 in the shared run")
+def test_links_planted_by_a_kernel_clobber_and_leak_nothing(graded):
+    """``vandal``'s kernel swapped its notebook for a link to the gradebook
+    and left a link to the secret and a FIFO for the feedback."""
+    state = graded["states"][ASSIGNMENT]
+    secret = (state / "secret").read_text().strip()
+    folder = state / "autograded" / "vandal" / ASSIGNMENT
+    notebook = folder / f"{ASSIGNMENT}.ipynb"
+    # the write-back replaced the link instead of writing through it
+    assert notebook.is_file() and not notebook.is_symlink()
+    printed = _printed(notebook)
+    assert "VANDAL environ" in printed, printed  # its code ran to the end
+    assert "VANDAL link" not in printed and "VANDAL swap" not in printed, printed
+    assert (folder / "leak.txt").is_symlink()  # the attack did happen
+    # the gradebook survived: everyone is in the export, scored as intended
+    with open(state / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert set(graded["students"]) <= set(rows)
+    assert _course_parts(graded, "vandal") == _only(test_relu=1)
+    assert float(rows["solution"]["score"]) == 12
+    assert "leak.txt, pipe.txt" in _manual(graded)["vandal"]
+    # the feedback copied regular files only: no link, no secret
+    feedback = state / "feedback" / "vandal" / ASSIGNMENT
+    assert sorted(p.name for p in feedback.iterdir()) == [f"{ASSIGNMENT}.html"]
+    for page in (state / "feedback").rglob("*"):
+        if page.is_file():
+            assert secret not in page.read_text(errors="replace"), page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ASSIGNMENT not in ASSIGNMENTS, reason="no 01 in the shared run")
+def test_no_environment_above_a_kernel_holds_the_secret(graded):
+    """``vandal`` read /proc/<pid>/environ of every process above its kernel
+    (the grader's included); the state is the owner's alone."""
+    state = graded["states"][ASSIGNMENT]
+    notebook = state / "autograded" / "vandal" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert "VANDAL environ []" in _printed(notebook)
+    assert (state.stat().st_mode & 0o777) == 0o700
+    assert ((state / "secret").stat().st_mode & 0o777) == 0o600
+
+
+def test_the_secret_is_refused_from_the_environment(tmp_path, monkeypatch):
+    from course_run import _cli
+
+    from autograder import paths
+
+    monkeypatch.setenv("AUTOGRADER_SECRET", "a secret in the environment")
+    with pytest.raises(RuntimeError, match="may not sit in an environment"):
+        paths.course_secret()
+    proc = _cli("references", ASSIGNMENT, state=tmp_path / "state")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "unset $AUTOGRADER_SECRET" in proc.stderr
+    assert not (tmp_path / "state" / "references").exists()
+
+
+def test_safe_files_never_follow_a_link_or_open_a_fifo(tmp_path):
+    from autograder import safe_files
+
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret")
+    folder = tmp_path / "autograded"
+    folder.mkdir()
+    (folder / "notebook.ipynb").symlink_to(secret)
+    (folder / "sub").symlink_to(tmp_path)
+    os.mkfifo(folder / "pipe")
+    (folder / "ok.txt").write_text("fine")
+    for name in ("notebook.ipynb", "pipe", "sub/secret"):
+        with pytest.raises(safe_files.NotRegularFile):
+            safe_files.read_regular(folder, folder / name)
+    safe_files.write_replacing(folder, folder / "notebook.ipynb", b"{}")
+    assert secret.read_text() == "s3cret"
+    assert (folder / "notebook.ipynb").read_bytes() == b"{}"
+    assert not safe_files.chmod_regular(folder, folder / "pipe", 0o444)
+    assert [p.name for p in safe_files.planted(folder)] == ["pipe", "sub"]
+    assert [p.name for p in safe_files.regular_files(folder)] == [
+        "notebook.ipynb",
+        "ok.txt",
+    ]
+
+
 # ------------------------------------------------- nbgrader's own kernels
 
 KERNEL_PROBE = """
@@ -640,7 +831,7 @@ def test_a_confined_kernel_writes_only_in_its_folder(tmp_path, monkeypatch):
     nb.cells = [nbformat.v4.new_code_cell(code)]
     client = NotebookClient(
         nb,
-        timeout=60,
+        timeout=CELL_SECONDS,
         kernel_manager_class=ConfinedKernelManager,
         resources={"metadata": {"path": str(here)}},
     )
@@ -706,7 +897,7 @@ def test_only_the_cells_the_graded_code_needs_run():
     assert locked[1].startswith("ACTIVATIONS = {'relu': (relu_forward, relu_backward)")
     assert len(locked) == 2  # no demo, training run, plot or widget
     calls = [s.call for s in program.steps if s.kind == "call"]
-    assert len(calls) == 16 and sum(c.hidden for c in calls) == 8
+    assert len(calls) == 32 and sum(c.hidden for c in calls) == 15
 
 
 def test_codec_round_trip_and_refusals(tmp_path):

@@ -3,10 +3,11 @@
 Parametrised over the folders of ``solutions/``, so a new assignment is
 picked up without touching this file:
 
-* the solution notebook runs without an error, every test cell passes
-  nbgrader's Validator, and it runs in well under a minute (while
-  autograding, hidden tests are left to the trusted re-check, which must
-  give the solution full marks: ``test_pipeline.py``);
+* the solution notebook runs without an error and every test cell passes
+  nbgrader's Validator (while autograding, hidden tests are left to the
+  trusted re-check, which must give the solution full marks:
+  ``test_pipeline.py``); how long it took is printed, never asserted (the
+  machine's speed is the benchmarks' business);
 * the student release runs with errors only where students must fill in
   (every error is the ``NotImplementedError`` of an unfilled answer);
 * the notebook agrees with its check declarations (``autograder.lint``).
@@ -27,9 +28,6 @@ from datetime import datetime
 import nbformat
 import pytest
 from course_run import ASSIGNMENTS, ROOT
-
-# "Well under a minute" on the CI machine, with a warm Numba cache.
-MAX_SECONDS = 45
 
 pytestmark = pytest.mark.slow
 
@@ -91,16 +89,18 @@ def test_solution_runs_and_passes_the_validator(assignment, graded, tmp_path):
     validator.preprocessors = [CheckCellMetadata]
     results = validator.validate(str(path))
     assert results == {}, results
-    assert seconds < MAX_SECONDS, f"{assignment} took {seconds:.1f} s"
 
 
 def test_interactive_widgets_only_where_someone_can_use_them(monkeypatch):
     """The notebooks' switch: ipywidgets in JupyterLab, None when headless."""
     import ipywidgets
 
-    from autograder.notebook import interactive_widgets
+    from autograder.notebook import EDITOR_SESSION_ENV, interactive_widgets
 
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv(EDITOR_SESSION_ENV, raising=False)
+    assert interactive_widgets() is None  # nbconvert --execute, nbclient
+    monkeypatch.setenv(EDITOR_SESSION_ENV, "01_backprop.ipynb")  # JupyterLab
     assert interactive_widgets() is ipywidgets
     for mode in ("autograde", "validate"):
         monkeypatch.setenv("NBGRADER_EXECUTION", mode)

@@ -163,8 +163,12 @@ def test_autograde_exit_status_lists_the_dead_kernel(graded):
     assert "kernel died" in rows["crasher"], out
     assert "NEEDS MANUAL GRADING" in rows["tamperer"], out
     assert "'test_tanh' deleted" in rows["tamperer"], out
-    for student in ("solution", "untouched", "looper", "withheld", "snooper"):
+    for student in ("solution", "untouched", "withheld", "snooper"):
         assert "graded" in rows[student] and "MANUAL" not in rows[student], out
+    # the looper, graded in a run of its own (the short cell timeout)
+    hang_code, hang_out = graded["hang"]
+    looper = [line for line in hang_out.splitlines() if line.startswith("  looper ")]
+    assert hang_code == 0 and looper and "MANUAL" not in looper[-1], hang_out
     # nbgrader could not score the crasher's cells after os._exit; the
     # trusted re-check did, and says where it changed the gradebook.
     trusted = [
@@ -268,14 +272,23 @@ def test_export_csv_flags_manual_grading(graded):
     with open(graded["states"][FIRST] / "grades.csv", newline="") as fh:
         rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
     assert rows[(FIRST, "crasher")]["needs_manual_grade"] == "yes"
-    # The solution's written answers wait for the grader (nbgrader flags them
-    # for manual grading); nothing else is wrong with it, and it has every
-    # autograded point.
-    assert rows[(FIRST, "solution")]["reason"] == ""
-    assert float(rows[(FIRST, "solution")]["score"]) == sum(
-        _max_parts(graded, FIRST).values()
-    )
+    # The solution's written answers wait for a person; nothing is wrong
+    # with it (no flag), and it has every autograded point.
+    solution = rows[(FIRST, "solution")]
+    assert solution["needs_manual_grade"] == "no" and solution["reason"] == ""
+    assert int(solution["written_answers_to_grade"]) > 0
+    # each submission's timestamp.txt, as nbgrader's exchange writes it
+    assert {row["timestamp"] for row in rows.values()} == {"2025-03-01 11:30:00"}
+    # by default only what was graded: no "no submission" filler rows
+    assert {student for _, student in rows} == set(graded["students"])
+    assert not [row for row in rows.values() if row["reason"] == "no submission"]
+    assert float(solution["score"]) == sum(_max_parts(graded, FIRST).values())
     assert float(rows[(FIRST, "untouched")]["score"]) == 0
+    # a manual-grading flag always says why (issue 16)
+    for state in set(graded["states"].values()):
+        with open(state / "grades.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                assert row["needs_manual_grade"] == "no" or row["reason"], row
 
 
 @pytest.mark.slow
@@ -304,7 +317,7 @@ def test_hidden_failure_scores_zero_from_the_trusted_recheck(graded):
     row = rows[(FIRST, "snooper")]
     # (max_score also counts the written answers, graded by hand)
     assert float(row["score"]) == sum(_max_parts(graded, FIRST).values()) - 1
-    assert row["reason"] == ""  # flagged only for its written answers
+    assert row["needs_manual_grade"] == "no" and row["reason"] == ""
     # the kernel ran no hidden test: it printed that the re-check scores them
     executed = state / "autograded" / "snooper" / FIRST / f"{FIRST}.ipynb"
     assert "hidden test: scored by the trusted re-check" in executed.read_text()
@@ -451,7 +464,7 @@ def test_hidden_check_uses_stored_references_and_detects_stale_ones(
     expected = checks._stored_expected(FIRST, declared, seed)
     assert checks.compare_arrays(declared.expected(seed), expected) is None
     # another secret: the stored outputs no longer match the hidden inputs
-    monkeypatch.setenv("AUTOGRADER_SECRET", "another secret")
+    (tmp_path / "secret").write_text("another secret\n")
     other = checks.hidden_seed(FIRST, "tanh")
     assert checks._stored_expected(FIRST, declared, other) is None
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
@@ -543,8 +556,8 @@ def test_rewording_the_messages_changes_no_score_and_no_hidden_summary(monkeypat
     after = verdicts()
     assert [v is None for v in before] == [v is None for v in after]
     assert [v is None for v in before].count(True) == 2  # the right answer
-    assert before[1::2] == after[1::2]  # the hidden summaries
-    assert all(v == "REWORDED" for v in after[0::2][:-1])  # visible: rendered
+    assert before == after  # visible and hidden: categories, never the text
+    assert before[0::2] == before[1::2]  # the child held the hidden inputs
 
 
 def test_withholding_blocks_students_but_not_dlcore():

@@ -72,24 +72,10 @@ def _distinct(rng, shape):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("case", CASES_2D, ids=_case_id)
-def test_pool2d_gradients(rng, kind, case):
+@pytest.mark.parametrize("case", CASES_2D + CASES_1D, ids=_case_id)
+def test_pool_gradients(rng, kind, case):
     shape, kernel, stride = case
-    forward, backward = POOL[kind, 2]
-    errors = check_gradients(
-        forward,
-        backward,
-        {"x": _distinct(rng, shape)},
-        kwargs={"kernel_size": kernel, "stride": stride},
-    )
-    assert errors["x"] < 1e-7
-
-
-@pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("case", CASES_1D, ids=_case_id)
-def test_pool1d_gradients(rng, kind, case):
-    shape, kernel, stride = case
-    forward, backward = POOL[kind, 1]
+    forward, backward = POOL[kind, len(shape) - 2]
     errors = check_gradients(
         forward,
         backward,
@@ -201,39 +187,23 @@ TORCH_CASES = [
     ((2, 3, 8, 8), 2, None),
     ((2, 3, 9, 7), 3, 2),
     ((2, 2, 9, 10), (2, 3), (1, 2)),
+    ((2, 3, 10), 2, None),
+    ((2, 3, 11), 3, 2),
 ]
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("case", TORCH_CASES, ids=_case_id)
-def test_pool2d_matches_torch(torch, rng, kind, case):
+def test_pool_matches_torch(torch, rng, kind, case):
     shape, kernel, stride = case
-    forward, backward = POOL[kind, 2]
+    dims = len(shape) - 2
+    forward, backward = POOL[kind, dims]
     x = rng.standard_normal(shape)
     out, cache = forward(x, kernel, stride)
     dout = rng.standard_normal(out.shape)
     dx = backward(dout, cache)
     tx = torch.tensor(x, requires_grad=True)
-    pool = getattr(torch.nn.functional, f"{kind}_pool2d")
-    t_out = pool(tx, kernel, stride)
-    t_out.backward(torch.tensor(dout))
-    np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize(
-    "case", [((2, 3, 10), 2, None), ((2, 3, 11), 3, 2)], ids=_case_id
-)
-def test_pool1d_matches_torch(torch, rng, kind, case):
-    shape, kernel, stride = case
-    forward, backward = POOL[kind, 1]
-    x = rng.standard_normal(shape)
-    out, cache = forward(x, kernel, stride)
-    dout = rng.standard_normal(out.shape)
-    dx = backward(dout, cache)
-    tx = torch.tensor(x, requires_grad=True)
-    pool = getattr(torch.nn.functional, f"{kind}_pool1d")
+    pool = getattr(torch.nn.functional, f"{kind}_pool{dims}d")
     t_out = pool(tx, kernel, stride)
     t_out.backward(torch.tensor(dout))
     np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-12, atol=1e-12)

@@ -1,11 +1,20 @@
-"""Graded checks of 07_cnn: parameter count, the LeNet (structure and accuracy),
-the shift augmentation and per-layer gradient norms.
+"""Graded checks of 07_cnn: parameter counts and the receptive field (in
+steps), the LeNet (structure and accuracy), the shift augmentation, per-layer
+gradient norms, the bottleneck block, a two-branch (non-sequential) block and
+a custom loss; plus the auto-graded inline questions (``q_*``).
 
 The network checks judge the student's object with a ``compare`` (no
-element-wise reference): the architecture must satisfy a few constraints and
-the trained network must reach a generous accuracy on held-out test images
-(the visible and the hidden test use different random subsets of the test
-set, which training never sees).
+element-wise reference): the architecture must satisfy a few constraints,
+among them a non-linearity after every convolution (max-pooling alone is
+not enough: linear convolutions followed by max-pools still reach the
+accuracy threshold on these digits), and the trained network must reach a
+generous accuracy on held-out test images (the visible and the hidden test
+use different random subsets of the test set, which training never sees).
+
+References are computed with dlcore wherever it has the piece: parameter
+counts are read off built ``Dense``/``Conv2D`` layers, and the receptive
+field is *measured* by back-propagating one output unit through all-ones
+``Conv1D`` layers.
 """
 
 from __future__ import annotations
@@ -14,14 +23,53 @@ import numpy as np
 
 from autograder.checks import Check
 from dlcore.data import load_digits
-from dlcore.layers import Conv2D, Dense, Flatten, MaxPool2D, Residual, walk
+from dlcore.layers import (
+    Activation,
+    Chain,
+    Conv1D,
+    Conv2D,
+    Dense,
+    Flatten,
+    MaxPool2D,
+    Residual,
+    walk,
+)
 from dlcore.losses import softmax_cross_entropy
 from dlcore.model import Sequential
+
+# Nothing of dlcore is withheld: the graded parts are not dlcore functions
+# (students train with dlcore's layers and model).
+WITHHELD: list[str] = []
 
 TARGET_ACCURACY = 0.90
 MAX_PARAMS = 20_000
 
+# --- inputs
+
+
+def _seeded(rng: np.random.Generator) -> np.random.Generator:
+    return np.random.default_rng(int(rng.integers(2**31)))
+
+
+def _no_inputs(rng):
+    return {}
+
+
+def _answer(value):
+    """An inline question's answer as a float array (a number or a tuple)."""
+    if value is None:
+        raise NotImplementedError("answer the question: the variable is still None")
+    return np.asarray(value, dtype=np.float64)
+
+
+# --- references
+
 # ------------------------------------------------------------- parameters
+
+
+def _built_count(layer, input_shape) -> int:
+    layer.build(tuple(input_shape), np.random.default_rng(0))
+    return int(sum(p.size for p in layer.params.values()))
 
 
 def _count_inputs(rng):
@@ -41,36 +89,195 @@ def _count_call(fn, cases):
 
 
 def _count_reference(cases):
-    counts = []
-    for c, f, k in cases.tolist():
-        layer = Conv2D(f, k)
-        layer.build((c, k + 1, k + 1), np.random.default_rng(0))
-        counts.append(sum(p.size for p in layer.params.values()))
-    return np.array(counts)
+    return np.array(
+        [_built_count(Conv2D(f, k), (c, k + 1, k + 1)) for c, f, k in cases.tolist()]
+    )
+
+
+def _three_ways_inputs(rng):
+    # (C, H, W, F, K); small enough that the dense reference layer is cheap
+    cases = np.column_stack(
+        [
+            rng.integers(1, 4, size=5),
+            rng.integers(3, 9, size=5),
+            rng.integers(3, 9, size=5),
+            rng.integers(1, 5, size=5),
+            rng.choice([1, 3, 5], size=5),
+        ]
+    )
+    cases[0] = (1, 8, 8, 1, 5)
+    return {"cases": cases}
+
+
+def _three_ways_call(fn, cases):
+    rows = [fn(*(int(v) for v in case)) for case in cases.tolist()]
+    return tuple(np.array([row[i] for row in rows]) for i in range(3))
+
+
+def _three_ways_reference(cases):
+    dense, local, conv = [], [], []
+    for c, h, w, f, k in cases.tolist():
+        n_out = f * h * w
+        dense.append(_built_count(Dense(n_out), (c * h * w,)))
+        # dlcore has no locally connected layer: every output unit owns its
+        # C*K*K weights and its bias
+        local.append(n_out * c * k * k + n_out)
+        conv.append(_built_count(Conv2D(f, k, padding="same"), (c, h, w)))
+    return np.array(dense), np.array(local), np.array(conv)
+
+
+def _weight_growth_reference():
+    """How the weights of a dense and a conv layer grow when H and W double."""
+
+    def weights(layer, shape):
+        layer.build(shape, np.random.default_rng(0))
+        return layer.params["W"].size
+
+    dense = weights(Dense(16 * 16), (16 * 16,)) / weights(Dense(8 * 8), (8 * 8,))
+    conv = weights(Conv2D(1, 5, padding="same"), (1, 16, 16)) / weights(
+        Conv2D(1, 5, padding="same"), (1, 8, 8)
+    )
+    return np.array([dense, conv])
+
+
+def _bottleneck_reference():
+    """Parameters of ResNet's basic and bottleneck blocks on 256 channels."""
+    basic = _built_count(Conv2D(256, 3, padding="same"), (256, 8, 8))
+    reduce = _built_count(Conv2D(64, 1), (256, 8, 8))
+    middle = _built_count(Conv2D(64, 3, padding="same"), (64, 8, 8))
+    expand = _built_count(Conv2D(256, 1), (64, 8, 8))
+    return np.array([2 * basic, reduce + middle + expand], dtype=np.float64)
+
+
+# ------------------------------------------------------ receptive field
+
+
+def _step_inputs(rng):
+    n = 12
+    return {
+        "cases": np.column_stack(
+            [
+                rng.integers(1, 30, size=n),
+                rng.choice([1, 2, 4, 8], size=n),
+                rng.integers(1, 8, size=n),
+                rng.integers(1, 4, size=n),
+            ]
+        )
+    }
+
+
+def _step_call(fn, cases):
+    rows = [fn(*(int(v) for v in case)) for case in cases.tolist()]
+    return np.array([row[0] for row in rows]), np.array([row[1] for row in rows])
+
+
+def _step_reference(cases):
+    size, jump, kernel, stride = cases.T
+    return size + (kernel - 1) * jump, jump * stride
+
+
+def _stack_inputs(rng):
+    stacks = []
+    for depth in rng.integers(1, 5, size=6):
+        stacks.append(
+            [
+                (int(rng.integers(1, 6)), int(rng.integers(1, 3)))
+                for _ in range(int(depth))
+            ]
+        )
+    stacks[0] = [(3, 1), (3, 1)]  # two 3x3 layers: a 5x5 field
+    stacks[1] = [(3, 1), (2, 2), (3, 1)]  # LeNet's second convolution
+    return {"stacks": stacks}
+
+
+def _stack_call(fn, stacks):
+    return np.array([fn([tuple(layer) for layer in stack]) for stack in stacks])
+
+
+def _measured_field(stack) -> int:
+    """Receptive field measured, not computed: the input entries that one
+    output unit depends on, found by back-propagating through all-ones
+    kernels (positive weights: no contribution can cancel)."""
+    n = 1 + sum(k for k, _ in stack) * int(np.prod([s for _, s in stack])) * 2
+    net = Sequential(
+        [
+            Conv1D(
+                1,
+                k,
+                stride=s,
+                use_bias=False,
+                kernel_initializer=lambda shape, rng: np.ones(shape),
+            )
+            for k, s in stack
+        ]
+    )
+    out = net.forward(np.ones((1, 1, n)), training=False)
+    dout = np.zeros_like(out)
+    dout[0, 0, 0] = 1.0
+    reached = np.flatnonzero(net.backward(dout)[0, 0])
+    return int(reached[-1] - reached[0] + 1)
+
+
+def _stack_reference(stacks):
+    return np.array([_measured_field(stack) for stack in stacks])
+
+
+def _layers_to_cover_reference():
+    """Fewest stride-1 3x3 layers whose top unit sees a whole 8x8 digit."""
+    depth = 1
+    while _measured_field([(3, 1)] * depth) < 8:
+        depth += 1
+    return np.array(depth, dtype=np.float64)
 
 
 # ---------------------------------------------------------------- LeNet
 
+_WEIGHTED = (Conv2D, Dense)
 
-def _lenet_call(fn, x):
-    model = fn(seed=0)
+
+def _is_nonlinear(activation) -> bool:
+    return isinstance(activation, Activation) and activation.name != "linear"
+
+
+def _linear_convolutions(model) -> int:
+    """How many Conv2D layers reach the next weighted layer (or the output)
+    without passing a non-linear activation: their own ``activation=`` or an
+    activation layer between them and the next Conv2D/Dense. Pooling does
+    not count: max-pooling after linear convolutions still makes a network
+    that is mostly linear, and it passes the accuracy test."""
+    layers = [layer for layer in walk(model) if not layer.sublayers()]
+    count = 0
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Conv2D) or _is_nonlinear(layer.activation):
+            continue
+        following = []
+        for later in layers[i + 1 :]:
+            if isinstance(later, _WEIGHTED):
+                break
+            following.append(later)
+        if not any(_is_nonlinear(later) for later in following):
+            count += 1
+    return count
+
+
+def _summary(model, x):
     if not isinstance(model, Sequential):
         raise TypeError(
-            "build_lenet must return a dlcore.model.Sequential, got "
-            f"{type(model).__name__}"
+            f"the model must be a dlcore.model.Sequential, got {type(model).__name__}"
         )
     scores = model.predict(x)
     layers = list(walk(model))
     return {
         "n_conv": sum(isinstance(layer, Conv2D) for layer in layers),
         "n_pool": sum(isinstance(layer, MaxPool2D) for layer in layers),
+        "n_linear_conv": _linear_convolutions(model),
         "scores_shape": np.shape(scores),
         "n_params": model.count_params(),
         "n_examples": len(x),
     }
 
 
-def _lenet_compare(expected, summary):
+def _structure_problems(summary) -> list[str]:
     problems = []
     if summary["n_conv"] < 2:
         problems.append(
@@ -78,6 +285,13 @@ def _lenet_compare(expected, summary):
         )
     if summary["n_pool"] < 1:
         problems.append("at least one MaxPool2D layer expected, found none")
+    if summary["n_linear_conv"]:
+        problems.append(
+            f"{summary['n_linear_conv']} Conv2D layer(s) without a non-linearity "
+            "after them: a convolution must be followed by an activation "
+            "(activation='relu' or an activation layer) before the next "
+            "weighted layer"
+        )
     want = (summary["n_examples"], 10)
     if tuple(summary["scores_shape"]) != want:
         problems.append(
@@ -89,7 +303,15 @@ def _lenet_compare(expected, summary):
             f"fewer than {MAX_PARAMS} parameters expected, the model has "
             f"{summary['n_params']}"
         )
-    return "; ".join(problems) or None
+    return problems
+
+
+def _lenet_call(fn, x):
+    return _summary(fn(seed=0), x)
+
+
+def _lenet_compare(expected, summary):
+    return "; ".join(_structure_problems(summary)) or None
 
 
 def _held_out(rng):
@@ -99,7 +321,8 @@ def _held_out(rng):
     return {"x": data.x_test[index], "y": data.y_test[index]}
 
 
-def _accuracy_call(model, x, y):
+def _accuracy_call(model, x):
+    """The classes ``model`` predicts; the labels never reach it."""
     if model is None:
         raise NotImplementedError(
             "lenet is None: implement build_lenet and train_lenet and run the "
@@ -108,20 +331,25 @@ def _accuracy_call(model, x, y):
     if not hasattr(model, "predict"):
         raise TypeError(f"lenet must be the trained model, got {type(model).__name__}")
     scores = np.asarray(model.predict(x))
-    if scores.shape != (len(y), 10):
+    if scores.shape != (len(x), 10):
         raise ValueError(
             f"the model must output scores of shape (N, 10), got {scores.shape}"
         )
-    return float(np.mean(np.argmax(scores, axis=1) == y))
+    return np.argmax(scores, axis=1), _structure_problems(_summary(model, x))
 
 
-def _accuracy_compare(expected, received):
-    if received >= TARGET_ACCURACY:
-        return None
-    return (
-        f"accuracy on held-out test images {received:.3f}, at least "
-        f"{TARGET_ACCURACY:.2f} expected"
-    )
+def _accuracy_compare(labels, received):
+    """Scored by the grader: the labels are held out of the student's side."""
+    predicted, problems = np.asarray(received[0]), list(received[1])
+    if predicted.shape != labels.shape:
+        return f"{labels.shape[0]} predicted classes expected, got {predicted.shape}"
+    accuracy = float(np.mean(predicted == labels))
+    if accuracy < TARGET_ACCURACY:
+        problems.append(
+            f"accuracy on held-out test images {accuracy:.3f}, at least "
+            f"{TARGET_ACCURACY:.2f} expected"
+        )
+    return "; ".join(problems) or None
 
 
 # ---------------------------------------------------------- augmentation
@@ -164,7 +392,7 @@ def _random_shift_inputs(rng):
     return {
         "x": rng.random((int(rng.integers(5, 10)), 1, 8, 8)),
         "max_shift": int(rng.integers(1, 3)),
-        "rng": np.random.default_rng(int(rng.integers(2**31))),
+        "rng": _seeded(rng),
     }
 
 
@@ -208,6 +436,81 @@ def _norm_call(fn, model, x, y):
     return np.asarray(fn(model, x, y), dtype=np.float64)
 
 
+# ------------------------------------------------- a two-branch block
+
+
+def _branch_layers(seed):
+    """Three branches on a (C, 5, 5) input, as in an Inception module."""
+    return [
+        [Conv2D(3, 3, padding="same", activation="relu")],
+        [Conv2D(2, 1, activation="tanh"), Conv2D(2, 3, padding="same")],
+        [Conv2D(1, 1)],
+    ]
+
+
+def _branches_inputs(rng):
+    n, c = int(rng.integers(2, 5)), int(rng.integers(1, 4))
+    return {
+        "x": rng.standard_normal((n, c, 5, 5)),
+        "dout": rng.standard_normal((n, 6, 5, 5)),
+    }
+
+
+def _branches_call(cls, x, dout):
+    block = cls(_branch_layers(0))
+    block.build(x.shape[1:], np.random.default_rng(0))
+    out = block.forward(x)
+    dx = block.backward(dout)
+    grads = [block.grads[key] for key in sorted(block.grads)]
+    return out, dx, np.concatenate([g.ravel() for g in grads])
+
+
+def _branches_reference(x, dout):
+    rng = np.random.default_rng(0)
+    chains = [Chain(layers) for layers in _branch_layers(0)]
+    outs = []
+    for chain in chains:
+        chain.build(x.shape[1:], rng)
+        outs.append(chain.forward(x))
+    dx = np.zeros_like(x)
+    start = 0
+    grads = {}
+    for i, (chain, out) in enumerate(zip(chains, outs, strict=True)):
+        stop = start + out.shape[1]
+        dx += chain.backward(dout[:, start:stop])
+        start = stop
+        grads.update({f"{i}.{key}": g for key, g in chain.grads.items()})
+    flat = np.concatenate([grads[key].ravel() for key in sorted(grads)])
+    return np.concatenate(outs, axis=1), dx, flat
+
+
+# ------------------------------------------------------ the custom loss
+
+
+def _smoothing_inputs(rng):
+    n, k = int(rng.integers(3, 9)), int(rng.integers(3, 11))
+    return {
+        "scores": 3.0 * rng.standard_normal((n, k)),
+        "labels": rng.integers(0, k, size=n),
+        "epsilon": float(rng.uniform(0.05, 0.3)),
+    }
+
+
+def _smoothing_call(fn, scores, labels, epsilon):
+    value, dscores = fn(scores, labels, epsilon=epsilon)
+    return np.float64(value), np.asarray(dscores)
+
+
+def _smoothing_reference(scores, labels, epsilon):
+    n, k = scores.shape
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    target = np.full((n, k), epsilon / k)
+    target[np.arange(n), labels] += 1.0 - epsilon
+    value = -np.sum(target * log_p) / n
+    return np.float64(value), (np.exp(log_p) - target) / n
+
+
 CHECKS = [
     Check(
         name="count_conv_params",
@@ -218,6 +521,65 @@ CHECKS = [
         hint="F filters, each with C * K * K weights, plus one bias per filter.",
     ),
     Check(
+        name="param_counts",
+        points=2,
+        make_inputs=_three_ways_inputs,
+        call=_three_ways_call,
+        reference=_three_ways_reference,
+        outputs=("dense", "locally connected", "convolutional"),
+        hint=(
+            "Input C x H x W, output F x H x W. Dense: every output unit sees every "
+            "input value, plus its own bias. Locally connected: every output unit "
+            "sees only its C x K x K window, plus its own bias. Convolutional: the "
+            "H x W units of one output channel share their weights and bias."
+        ),
+    ),
+    Check(
+        name="q_weight_growth",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answer,
+        reference=_weight_growth_reference,
+        outputs=("dense factor", "convolutional factor"),
+        hint=(
+            "Count the dense layer's weights as (inputs) x (outputs), both "
+            "proportional to H * W; the conv layer's F * C * K * K does not "
+            "contain H or W."
+        ),
+    ),
+    Check(
+        name="receptive_field_step",
+        points=1,
+        make_inputs=_step_inputs,
+        call=_step_call,
+        reference=_step_reference,
+        outputs=("size", "jump"),
+        hint=(
+            "A window of k units of the layer below spans k - 1 gaps between "
+            "neighbours, each gap `jump` input pixels wide; the new unit's "
+            "neighbours are `stride` units of the layer below apart."
+        ),
+    ),
+    Check(
+        name="receptive_field",
+        points=1,
+        make_inputs=_stack_inputs,
+        call=_stack_call,
+        reference=_stack_reference,
+        hint=(
+            "Start from one input pixel (size 1, jump 1) and apply "
+            "receptive_field_step once per layer, bottom to top; return the size."
+        ),
+    ),
+    Check(
+        name="q_layers_to_cover",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answer,
+        reference=_layers_to_cover_reference,
+        hint="Each stride-1 3x3 layer adds 2 pixels to the field; the digit is 8 wide.",
+    ),
+    Check(
         name="build_lenet",
         points=2,
         make_inputs=lambda rng: {"x": rng.random((5, 1, 8, 8))},
@@ -225,20 +587,23 @@ CHECKS = [
         compare=_lenet_compare,
         hint=(
             "Sequential([Conv2D(8, 3, padding='same', activation='relu'), "
-            "MaxPool2D(2), ..., Flatten(), Dense(10)], seed=seed); the last layer "
-            "gives 10 scores."
+            "MaxPool2D(2), ..., Flatten(), Dense(10)], seed=seed); every "
+            "convolution has a non-linear activation, the last layer gives 10 "
+            "scores."
         ),
     ),
     Check(
         name="lenet_accuracy",
-        points=3,
+        points=2,
         make_inputs=_held_out,
         call=_accuracy_call,
+        reference=lambda x, y: y,  # the labels, kept by the grader
         compare=_accuracy_compare,
+        held_out=("y",),
         hint=(
             "Compile with loss='softmax_cross_entropy' and e.g. Adam(lr=0.01); "
             "about 10 epochs with batches of 32 reach ~97 %. Train on x_train "
-            "only."
+            "only, the network of build_lenet."
         ),
     ),
     Check(
@@ -279,8 +644,44 @@ CHECKS = [
             "layer.params (this includes the layers inside Residual blocks)."
         ),
     ),
+    Check(
+        name="q_bottleneck_params",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answer,
+        reference=_bottleneck_reference,
+        outputs=("basic block", "bottleneck block"),
+        hint=(
+            "Basic: two 3x3 convolutions 256 -> 256. Bottleneck: 1x1 256 -> 64, "
+            "3x3 64 -> 64, 1x1 64 -> 256. Every convolution has biases; "
+            "count_conv_params does each one."
+        ),
+    ),
+    Check(
+        name="branches_backward",
+        points=2,
+        make_inputs=_branches_inputs,
+        call=_branches_call,
+        reference=_branches_reference,
+        outputs=("out", "dx", "parameter gradients (sorted by key)"),
+        hint=(
+            "Split dout along the channel axis (axis 1) into one piece per branch, "
+            "with the channel counts the forward pass stored; each branch's "
+            "backward gives the gradient at the shared input x, and a value used "
+            "by several branches receives the SUM of their gradients."
+        ),
+    ),
+    Check(
+        name="smoothed_cross_entropy",
+        points=2,
+        make_inputs=_smoothing_inputs,
+        call=_smoothing_call,
+        reference=_smoothing_reference,
+        outputs=("value", "dscores"),
+        hint=(
+            "Targets q = (1 - epsilon) * one_hot + epsilon / K; value = mean over "
+            "the examples of -sum_k q_k log p_k with p = softmax(scores) (subtract "
+            "the row maximum first); gradient (p - q) / N."
+        ),
+    ),
 ]
-
-# Nothing of dlcore is withheld: the graded parts are not dlcore functions
-# (students train with dlcore's layers and model).
-WITHHELD: list[str] = []

@@ -15,7 +15,11 @@ The notebook's conventions, which the references follow:
 * the cache of ``tied_forward`` is the tuple ``(x, W, z, x_rec)``;
 * the data loss is the mean squared error over every entry (Keras's ``mse``),
   the penalty ``beta * sum_j KL(rho || rho_hat_j)`` with ``rho_hat`` the
-  batch mean of the code.
+  batch mean of the code;
+* a pretrained stack is a list of dicts ``{"W", "b", "b_prime"}``, one per
+  hidden layer, each trained on the codes of the one before.
+
+The ``q_*`` checks are the auto-graded inline questions.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import dlcore.losses
 from autograder.checks import Check
 from dlcore.autoencoder import KLSparsity, corrupt, kl_sparsity
 from dlcore.layers import Dense, TiedDense
+from dlcore.model import Sequential
 
 # The notebook asks for the students' own versions of these.
 WITHHELD = [
@@ -41,6 +46,17 @@ def _seeded(rng: np.random.Generator) -> np.random.Generator:
 
 def _sigmoid(s):
     return 1.0 / (1.0 + np.exp(-s))
+
+
+def _no_inputs(rng):
+    return {}
+
+
+def _answer(value):
+    """An inline question's answer as a float array (a number or a tuple)."""
+    if value is None:
+        raise NotImplementedError("answer the question: the variable is still None")
+    return np.asarray(value, dtype=np.float64)
 
 
 # ----------------------------------------------------------- the dlcore net
@@ -206,6 +222,154 @@ def _loss_reference(x_in, x_target, W, b, b_prime, rho, beta):
     return np.float64(loss), dW, db, db_prime
 
 
+# ------------------------------------------------------------ the questions
+
+
+def _tied_params_reference():
+    """Parameters of a 64-32-64 autoencoder, untied and tied."""
+    untied = Sequential([Dense(32), Dense(64)])
+    untied.build((64,))
+    encoder = Dense(32)
+    tied = Sequential([encoder, TiedDense(encoder)])
+    tied.build((64,))
+    return np.array([untied.count_params(), tied.count_params()], dtype=np.float64)
+
+
+def _bias_direction_reference():
+    """Sign of the gradient-descent step of b_j for a unit too often active,
+    from the penalty alone (dlcore's activity regularizer)."""
+    rng = np.random.default_rng(0)
+    encoder = Dense(3, activation="sigmoid", activity_regularizer=KLSparsity(0.05, 1.0))
+    encoder.build((4,), rng)
+    encoder.params["b"][...] = 2.0  # every unit active far more often than 0.05
+    encoder.forward(rng.random((6, 4)))
+    encoder.backward(np.zeros((6, 3)))
+    return np.array(-np.sign(encoder.grads["b"][0]))
+
+
+# ------------------------------------------------------------ weight shares
+
+
+def _shares_call(fns, x, W, b, b_prime, dx_rec, dz):
+    forward, shares = fns
+    _, cache = forward(x, W, b, b_prime)
+    return tuple(shares(dx_rec, cache))
+
+
+def _shares_reference(x, W, b, b_prime, dx_rec, dz):
+    encoder, decoder = _tied_pair(W, b, b_prime)
+    decoder.forward(encoder.forward(x))
+    encoder.backward(decoder.backward(dx_rec))
+    return encoder.grads["W"].copy(), decoder.grads["W"].copy()
+
+
+# --------------------------------------------------------------- KL slope
+
+
+def _slope_inputs(rng):
+    return {
+        "rho": float(rng.uniform(0.02, 0.3)),
+        "rho_hat": rng.uniform(0.01, 0.9, size=int(rng.integers(3, 10))),
+    }
+
+
+def _slope_reference(rho, rho_hat):
+    # kl_sparsity's gradient for a batch whose rows all equal rho_hat is the
+    # slope times beta / m; with beta = 1 and m rows, multiply by m.
+    m = 4
+    _, dhidden = kl_sparsity(np.tile(rho_hat, (m, 1)), rho, 1.0)
+    return np.asarray(dhidden)[0] * m
+
+
+# ------------------------------------------------------------- pretraining
+
+
+def _stack_inputs(rng):
+    n, n_inputs = int(rng.integers(5, 10)), int(rng.integers(4, 9))
+    sizes = [int(v) for v in rng.integers(2, 7, size=int(rng.integers(2, 4)))]
+    return {"x": rng.random((n, n_inputs)), "sizes": sizes}
+
+
+def _stand_in_trainer(h, size, seed):
+    """A cheap, deterministic stand-in for train_autoencoder's parameters
+    that depends on the data it is given (so feeding a layer the wrong
+    codes shows)."""
+    rng = np.random.default_rng(seed)
+    n_inputs = h.shape[1]
+    return {
+        "W": rng.standard_normal((size, n_inputs)) + h.mean(axis=0),
+        "b": rng.standard_normal(size) - h.std(),
+        "b_prime": rng.standard_normal(n_inputs),
+    }
+
+
+def _flat_stack(stack):
+    return tuple(
+        np.asarray(params[key]) for params in stack for key in ("W", "b", "b_prime")
+    )
+
+
+def _stack_call(fn, x, sizes):
+    stack = fn(x, sizes, _stand_in_trainer)
+    if len(stack) != len(sizes):
+        raise ValueError(
+            f"pretrain_stack must return one params dict per size ({len(sizes)}), "
+            f"got {len(stack)}"
+        )
+    return _flat_stack(stack)
+
+
+def _stack_reference(x, sizes):
+    stack, h = [], x
+    for k, size in enumerate(sizes):
+        params = _stand_in_trainer(h, size, k)
+        stack.append(params)
+        h = _sigmoid(h @ params["W"].T + params["b"])
+    return _flat_stack(stack)
+
+
+def _load_inputs(rng):
+    n_inputs = int(rng.integers(4, 9))
+    sizes = [int(v) for v in rng.integers(2, 7, size=int(rng.integers(1, 4)))]
+    stack, fan_in = [], n_inputs
+    for size in sizes:
+        stack.append(
+            {
+                "W": rng.standard_normal((size, fan_in)),
+                "b": rng.standard_normal(size),
+                "b_prime": rng.standard_normal(fan_in),
+            }
+        )
+        fan_in = size
+    return {
+        "x": rng.random((5, n_inputs)),
+        "stack": stack,
+        "seed": int(rng.integers(99)),
+    }
+
+
+def _classifier(stack, n_inputs, seed):
+    """The deep network of the notebook, built, weights still random."""
+    hidden = [Dense(len(p["b"]), activation="sigmoid") for p in stack]
+    model = Sequential([*hidden, Dense(10)], seed=seed)
+    model.build((n_inputs,))
+    return model
+
+
+def _load_call(fn, x, stack, seed):
+    model = _classifier(stack, x.shape[1], seed)
+    fn(model, stack)
+    return model.predict(x), *(model.params[key] for key in sorted(model.params))
+
+
+def _load_reference(x, stack, seed):
+    model = _classifier(stack, x.shape[1], seed)
+    for layer, params in zip(model.layers[:-1], stack, strict=True):
+        layer.params["W"][...] = params["W"]
+        layer.params["b"][...] = params["b"]
+    return model.predict(x), *(model.params[key] for key in sorted(model.params))
+
+
 CHECKS = [
     Check(
         name="tied_forward",
@@ -221,6 +385,32 @@ CHECKS = [
         ),
     ),
     Check(
+        name="q_tied_params",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answer,
+        reference=_tied_params_reference,
+        outputs=("untied", "tied"),
+        hint=(
+            "Untied: an encoder matrix (H, D), a decoder matrix (D, H) and both "
+            "biases. Tied: the decoder's matrix is the encoder's, transposed."
+        ),
+    ),
+    Check(
+        name="weight_shares",
+        points=2,
+        make_inputs=_tied_inputs,
+        call=_shares_call,
+        reference=_shares_reference,
+        outputs=("encoder share", "decoder share"),
+        hint=(
+            "Decoder: delta3 = G * X' * (1 - X'); "
+            "its share is the gradient of its matrix transposed back into W's "
+            "(H, D) layout. Encoder: delta2 = (delta3 @ W.T) * Z * (1 - Z), then "
+            "the usual dense-layer weight gradient."
+        ),
+    ),
+    Check(
         name="tied_backward",
         points=2,
         make_inputs=_tied_inputs,
@@ -229,9 +419,9 @@ CHECKS = [
         outputs=tuple(_GRADIENT_NAMES)
         + tuple(f"{name} (with dz)" for name in _GRADIENT_NAMES),
         hint=(
-            "W is used twice, so dW = (encoder term delta2.T @ x) + (decoder term "
-            "z.T @ delta3), both of shape (H, D). The extra dz is added to the "
-            "gradient at Z (delta3 @ W.T) before multiplying by z * (1 - z)."
+            "W is used twice: dW is the sum of the two shares of weight_shares. "
+            "The extra dz is added to the gradient at Z before multiplying by "
+            "the sigmoid's derivative z * (1 - z)."
         ),
     ),
     Check(
@@ -248,6 +438,17 @@ CHECKS = [
         ),
     ),
     Check(
+        name="kl_slope",
+        points=1,
+        make_inputs=_slope_inputs,
+        call=lambda fn, rho, rho_hat: np.asarray(fn(rho, rho_hat), dtype=np.float64),
+        reference=_slope_reference,
+        hint=(
+            "Differentiate rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r)) "
+            "with respect to r, element-wise for an array r."
+        ),
+    ),
+    Check(
         name="kl_sparsity",
         points=2,
         make_inputs=_kl_inputs,
@@ -256,8 +457,9 @@ CHECKS = [
         outputs=("value", "dhidden"),
         hint=(
             "rho_hat is the mean over the batch (axis 0), one value per hidden unit; "
-            "the value is beta * sum_j KL(rho || rho_hat_j), and every example gets "
-            "the gradient beta * (-rho/rho_hat + (1-rho)/(1-rho_hat)) / m."
+            "the value is beta * sum_j KL(rho || rho_hat_j). Every example's "
+            "activation enters rho_hat_j with the weight d rho_hat_j / d y_j = 1/m: "
+            "chain rule with kl_slope."
         ),
     ),
     Check(
@@ -272,6 +474,42 @@ CHECKS = [
             "penalty of the code computed from x_in; the code's gradient from the "
             "penalty goes into tied_backward as dz (before f'), and the "
             "reconstruction error is measured against the clean x_target."
+        ),
+    ),
+    Check(
+        name="q_bias_direction",
+        points=1,
+        make_inputs=_no_inputs,
+        call=_answer,
+        reference=_bias_direction_reference,
+        hint=(
+            "Find the sign of the penalty's term in delta for rho_hat > rho; "
+            "dJ/db_j is delta summed over the examples, and gradient descent "
+            "moves b_j against it."
+        ),
+    ),
+    Check(
+        name="pretrain_stack",
+        points=2,
+        make_inputs=_stack_inputs,
+        call=_stack_call,
+        reference=_stack_reference,
+        hint=(
+            "Layer k (k = 0, 1, ...) is trained by train_layer(h, size, k) on h, "
+            "the codes of layer k - 1 (h = x for the first); then h = "
+            "encode(params, h) for the next one. Return the list of params."
+        ),
+    ),
+    Check(
+        name="load_encoders",
+        points=1,
+        make_inputs=_load_inputs,
+        call=_load_call,
+        reference=_load_reference,
+        hint=(
+            "Write into the existing arrays, layer.params['W'][...] = params['W'] "
+            "(and 'b'): rebinding layer.params['W'] = ... leaves the model's "
+            "optimizer working on the old arrays. The output layer stays random."
         ),
     ),
 ]

@@ -55,7 +55,10 @@ class Attempt:
     ended: set[str] = field(default_factory=set)
     current: str | None = None  # the step running when it stopped
     done: bool = False
-    reason: str = ""  # why the process stopped before the end
+    reason: str = ""  # why the process stopped before the end (instructor)
+    # ... in words that tell the student nothing the process chose (its
+    # exit status or signal could encode hidden inputs): "" = as reason
+    told: str = ""
     sandbox: dict = field(default_factory=dict)
     stdout: bytes = b""
     stderr: bytes = b""
@@ -255,9 +258,11 @@ class ProgramRunner:
             return self._attempt(steps, skip, stage, workdir)
         if not attempt.reason and not attempt.done:
             code = attempt.returncode
-            if code == protocol.EXIT_NO_SANDBOX:
+            missing = self._missing_confinement(attempt)
+            if missing:
                 raise TrustedRecheckError(
-                    f"the isolated process could not confine itself: {attempt.sandbox}"
+                    f"the isolated process could not confine itself ({missing}): "
+                    f"{attempt.sandbox}"
                 )
             if code is not None and code < 0:
                 name = _signal_name(-code)
@@ -268,7 +273,24 @@ class ProgramRunner:
                 )
             else:
                 attempt.reason = f"ended the process (exit status {code})"
+            if attempt.reason != "used up its CPU time":
+                attempt.told = "ended the process"
         return attempt
+
+    def _missing_confinement(self, attempt: Attempt) -> str:
+        """The required confinement the child did not apply ("" if none).
+
+        Read from the child's first report, which its trusted code sends
+        after confining itself and before any student code runs; never from
+        its exit status, which student code chooses (``os._exit(71)``).
+        """
+        if not attempt.sandbox:
+            # no report at all: it stopped before confining, or in a step
+            return "" if attempt.started else "no report of its confinement"
+        landlock = str(attempt.sandbox.get("landlock", ""))
+        if "landlock" in self.require and not landlock.startswith("ABI"):
+            return f"landlock {landlock or 'not applied'}"
+        return ""
 
 
 def _collect(out: Path, attempt: Attempt, run, result) -> None:
@@ -354,10 +376,11 @@ class _ProgramRun:
             f"{label or culprit}: {attempt.reason}; ran the notebook again without it"
         )
         self.skip.add(culprit)
+        told = attempt.told or attempt.reason
         if label.startswith("answer "):
-            result.dropped[label.removeprefix("answer ")] = attempt.reason
+            result.dropped[label.removeprefix("answer ")] = told
         if culprit in self.supported:
-            self.received[culprit] = Stopped(f"your code {attempt.reason}")
+            self.received[culprit] = Stopped(f"your code {told}")
             # the test cell fails as a whole: its other calls need not run
             for other in self.cells_of.get(culprit, ()):
                 self.received.setdefault(

@@ -56,7 +56,15 @@ from pathlib import Path
 
 import nbformat
 
-from ..source import grade_id, is_answer, is_test, points, read_check_call, strip_magics
+from ..source import (
+    grade_id,
+    is_answer,
+    is_claim_check,
+    is_test,
+    points,
+    read_check_call,
+    strip_magics,
+)
 from . import protocol
 
 __all__ = [
@@ -214,6 +222,21 @@ def bindings_needed(units: Sequence[Unit], needed: set[str]) -> set[int]:
     return kept
 
 
+def _answer_needs(source: str) -> set[str]:
+    """The names an answer cell reads from the rest of the notebook.
+
+    A name the cell binds before it reads it (``d = f(x)`` then ``g(d)``) is
+    its own: counting it would drag in every demo cell that happens to bind
+    the same name, and everything those cells need.
+    """
+    needs: set[str] = set()
+    bound: set[str] = set()
+    for unit in _units(source):
+        needs |= unit.needs - bound
+        bound |= unit.binds
+    return needs
+
+
 def _slice_program(plan: list[tuple[str, str, object]]) -> set[int]:
     """Which locked/extra units (numbered in plan order) run in the child.
 
@@ -238,8 +261,7 @@ def _slice_program(plan: list[tuple[str, str, object]]) -> set[int]:
                 if unit.kind == "value":
                     value_names |= unit.binds
         elif kind == "answer":
-            found = names_of(strip_magics(item))
-            answers.append(found[1] if found else set())
+            answers.append(_answer_needs(item))
             for unit in _units(item):
                 if unit.kind == "value":
                     value_names |= unit.binds
@@ -377,7 +399,9 @@ class SourceNotebook:
         self.assignment = assignment
         self.raw = self.path.read_bytes()
         self.nb = nbformat.reads(self.raw.decode(), as_version=4)
-        self.cells = list(self.nb.cells)
+        # Claim checks test the prose against the solution's own output;
+        # they belong to no grade and would only slow the child down.
+        self.cells = [cell for cell in self.nb.cells if not is_claim_check(cell)]
         self.answer_ids: list[str] = []
         self.grade_cells: dict[str, GradeCellSpec] = {}
         self.known_ids: set[str] = set()
@@ -470,6 +494,8 @@ def build_program(source: SourceNotebook, submitted) -> Program:
     extras: dict[str | None, list[str]] = {}
     anchor = None
     for cell in submitted.cells if submitted is not None else []:
+        if is_claim_check(cell):
+            continue
         cell_id = grade_id(cell)
         if cell_id in source.known_ids:
             if cell_id in source.answer_ids and cell.cell_type == "code":

@@ -62,6 +62,7 @@ import nbformat
 import numpy as np
 
 from .. import declarations, paths
+from ..safe_files import read_regular
 from ..source import BEGIN_HIDDEN, grade_id
 from . import codec, sandbox
 from .attempts import ProgramRunner, TrustedRecheckError
@@ -115,6 +116,15 @@ def _course_imports(root: Path) -> list[str]:
         except Exception:  # an unreadable notebook: the session will say
             continue
     return sorted(m for m in modules if m.split(".")[0] != "autograder")
+
+
+def _regular_bytes(path: Path) -> bytes | None:
+    """The file's bytes; None if missing, a link or a special file (a FIFO
+    planted by student code must not block the grader)."""
+    try:
+        return read_regular(path.parent, path)
+    except OSError:
+        return None
 
 
 class Session:
@@ -269,8 +279,14 @@ class Session:
                     codec.dump({"rng": np.random.default_rng(seed)}, folder, key)
                 else:
                     try:
-                        codec.dump(declared.inputs(seed), folder, key)
+                        codec.dump(declared.given(seed), folder, key)
                     except codec.CodecError:
+                        if declared.held_out:  # the child would make them
+                            raise TrustedRecheckError(
+                                f"check {name!r}: inputs that are not plain data "
+                                "cannot be made in the child along with held-out "
+                                f"ones {declared.held_out}"
+                            ) from None
                         self.built.add(name)
                         for stale in folder.glob(f"{key}.*"):
                             stale.unlink()
@@ -398,15 +414,14 @@ class Session:
             folder = submissions / student / self.assignment
             for source in self.sources:
                 path = folder / f"{source.name}.ipynb"
-                data = path.read_bytes() if path.is_file() else None
-                self._snapshots[(student, source.name)] = data
+                self._snapshots[(student, source.name)] = _regular_bytes(path)
         return students
 
     def _submitted(self, student: str | None, source, path: Path) -> bytes | None:
         key = (student, source.name)
         if key in self._snapshots:
             return self._snapshots[key]
-        return path.read_bytes() if path.is_file() else None
+        return _regular_bytes(path)
 
     def recheck_notebook(
         self, source: SourceNotebook, path: os.PathLike, *, student: str | None = None
@@ -450,9 +465,8 @@ class Session:
             data = self._submitted(student, source, Path(notebooks[source.name]))
             digest.update(source.name.encode())
             digest.update(b"<missing>" if data is None else data)
-        for path in extra:
-            path = Path(path)
-            digest.update(path.read_bytes() if path.is_file() else b"<none>")
+        for path in extra:  # e.g. autograded notebooks, which a kernel wrote
+            digest.update(_regular_bytes(Path(path)) or b"<none>")
         return digest.hexdigest()
 
     def close(self) -> None:

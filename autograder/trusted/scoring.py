@@ -9,13 +9,13 @@ What the parent received for a graded call is one of
 * :class:`Unreadable`: a value came back that cannot be read.
 
 :meth:`Scorer.verdict` turns that into None (passed) or what the student
-may be told; for a hidden call, nothing computed from the hidden inputs
-(:func:`autograder.declarations.hidden_summary`; the reasons:
-``autograder/HIDDEN_TESTS.md``). :meth:`Scorer.diagnose` names the known
-misconception a failing value matches (fixed words of the declaration, so
-also for a hidden call); :class:`PartResult` keeps it as data.
-:meth:`Scorer.score` applies nbgrader's rule: a test cell scores its points
-when all its calls pass, else zero.
+may be told: for every call, nothing computed from the hidden inputs, since
+the child held them while it ran (:func:`autograder.declarations.hidden_summary`;
+the reasons: ``autograder/HIDDEN_TESTS.md``). :meth:`Scorer.score` applies nbgrader's
+rule: a test cell scores its points when all its calls pass, else zero.
+:meth:`Scorer.diagnose` names the known misconception a failing value
+matches (fixed words of the declaration); :class:`PartResult` keeps it as
+data.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .. import declarations
-from ..declarations import Check, Misconception, hidden_summary, render
+from ..declarations import Check, Misconception, hidden_summary
 from . import protocol
 from .program import CallSpec, GradeCellSpec, Program, SourceNotebook
 from .results import NotebookResult, PartResult
@@ -93,27 +93,29 @@ class Scorer:
         return ""
 
     def verdict(self, call: CallSpec, received: Received) -> str | None:
-        """None if the call passed, else what the student may be told."""
+        """None if the call passed, else what the student may be told.
+
+        Only categories, for visible calls as for hidden ones: the child
+        that made a visible call also held the hidden inputs, so whatever
+        its code returned or raised (a value at the first mismatch, an
+        exception's text) could carry them out. The visible tests' full
+        messages reach the student from nbgrader's kernel, which never has
+        the hidden inputs.
+        """
         if isinstance(received, Stopped):
-            return received.message
+            return received.message  # the parent's words
         if isinstance(received, Unreadable):
-            if call.hidden:
-                return "what your code returned cannot be read back"
-            return received.message
+            return "what your code returned cannot be read back"
         if isinstance(received, protocol.ErrorRecord):
-            return _raised(call, received)
+            return _raised(received)
         declared = self.declarations[call.check]
         try:
             mismatches = declared.mismatches(self.expected[call.key], received.value)
-        except Exception as err:  # a custom compare choking on the value
-            if call.hidden:
-                return "what your code returned cannot be compared"
-            return f"what your code returned cannot be compared: {err}"
+        except Exception:  # a custom compare choking on the value
+            return "what your code returned cannot be compared"
         if not mismatches:
             return None
-        if call.hidden:
-            return hidden_summary(declared, mismatches)
-        return render(mismatches)
+        return hidden_summary(declared, mismatches)
 
     def diagnose(self, call: CallSpec, received: Received) -> Misconception | None:
         """The known misconception a returned value matches, or None."""
@@ -177,15 +179,11 @@ class Scorer:
             part.hidden_only = failed == {"hidden"}
 
 
-def _raised(call: CallSpec, error: protocol.ErrorRecord) -> str:
-    """What a call that raised may tell (for a hidden call: not the message)."""
+def _raised(error: protocol.ErrorRecord) -> str:
+    """What a call that raised may tell: the kind, never the message."""
     if error.withheld:
-        if call.hidden:
-            return "your code called a withheld dlcore function"
-        return f"your code called a withheld dlcore function: {error.message}"
+        return "your code called a withheld dlcore function"
     if error.type == "NotImplementedError":
         return "not implemented yet (NotImplementedError)"
-    if call.hidden:
-        builtin = isinstance(getattr(builtins, error.type, None), type)
-        return f"your code raised {error.type if builtin else 'an exception'}"
-    return f"your code raised {error.type}: {error.message}"
+    builtin = isinstance(getattr(builtins, error.type, None), type)
+    return f"your code raised {error.type if builtin else 'an exception'}"

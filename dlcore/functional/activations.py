@@ -1,8 +1,14 @@
 """Element-wise activation functions, and the softmax.
 
-Each ``*_forward(x)`` accepts an array of any shape and returns
-``(out, cache)`` with ``out`` of the same shape and dtype; each
-``*_backward(dout, cache)`` returns ``dx = dout * f'(x)``.
+One pattern serves every pair, so the docstrings below keep to the math:
+
+* ``*_forward(x, ...)`` accepts an array of any shape and returns
+  ``(out, cache)``, ``out`` of the shape and dtype of ``x`` and ``cache`` the
+  frozen record defined just above the function (its docstring says what it
+  keeps);
+* ``*_backward(dout, cache)`` takes the upstream gradient, of ``out``'s
+  shape, and returns ``dx = dout * f'(x)``, of the same shape (the softmax's
+  is the one that is not a product, see below).
 
 Why element-wise backward passes are so cheap (lecture 003): for
 :math:`\\mathbf{y} = f(\\mathbf{x})` applied entry by entry, the Jacobian
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_float_array, check_cache, check_shape, non_negative
+from .._validation import as_float_array, check_cache, check_upstream, non_negative
 
 __all__ = [
     "ReluCache",
@@ -46,13 +52,6 @@ __all__ = [
 ]
 
 
-def _upstream(dout, shape) -> np.ndarray:
-    """Validate the upstream gradient: it must have the forward output's shape."""
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", shape, "the shape of the forward output")
-    return dout
-
-
 # --------------------------------------------------------------------- ReLU
 
 
@@ -64,18 +63,7 @@ class ReluCache:
 
 
 def relu_forward(x):
-    """ReLU, :math:`\\max(0, x)`.
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    out : ndarray, same shape and dtype as ``x``
-    cache : ReluCache
-        The mask ``x > 0``.
-    """
+    """ReLU, :math:`\\max(0, x)`; the cache keeps the mask ``x > 0``."""
     x = as_float_array(x, "x")
     positive = x > 0
     out = np.where(positive, x, 0).astype(x.dtype, copy=False)
@@ -87,13 +75,9 @@ def relu_backward(dout, cache):
 
     At :math:`x = 0` the derivative does not exist; the sub-gradient 0 is
     used (as the lectures' ``Ind(s > 0)`` and PyTorch do).
-
-    Returns
-    -------
-    dx : ndarray, same shape as ``dout``
     """
     positive = check_cache(cache, ReluCache, "relu_forward").positive
-    dout = _upstream(dout, positive.shape)
+    dout = check_upstream(dout, positive.shape, "relu_forward")
     return np.where(positive, dout, 0).astype(dout.dtype, copy=False)
 
 
@@ -121,15 +105,7 @@ def sigmoid_forward(x):
     so ``exp`` never sees a large positive argument (a naive
     ``1 / (1 + exp(-x))`` overflows, with a warning, for ``x < -709``).
 
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    out : ndarray, same shape and dtype as ``x``
-    cache : SigmoidCache
-        ``out`` itself, since :math:`\\sigma' = \\sigma(1 - \\sigma)`.
+    The cache keeps ``out`` itself, since :math:`\\sigma' = \\sigma(1 - \\sigma)`.
     """
     x = as_float_array(x, "x")
     e = np.exp(-np.abs(x))
@@ -142,13 +118,9 @@ def sigmoid_backward(dout, cache):
 
     The derivative is at most 1/4 (at 0) and vanishes for large :math:`|x|`:
     saturated sigmoid units pass almost no gradient back.
-
-    Returns
-    -------
-    dx : ndarray, same shape as ``dout``
     """
     out = check_cache(cache, SigmoidCache, "sigmoid_forward").out
-    dout = _upstream(dout, out.shape)
+    dout = check_upstream(dout, out.shape, "sigmoid_forward")
     return dout * out * (1 - out)
 
 
@@ -165,15 +137,7 @@ class TanhCache:
 def tanh_forward(x):
     """Hyperbolic tangent, :math:`(e^x - e^{-x}) / (e^x + e^{-x})`, in (-1, 1).
 
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    out : ndarray, same shape and dtype as ``x``
-    cache : TanhCache
-        ``out`` itself, since :math:`\\tanh' = 1 - \\tanh^2`.
+    The cache keeps ``out`` itself, since :math:`\\tanh' = 1 - \\tanh^2`.
     """
     x = as_float_array(x, "x")
     out = np.tanh(x)
@@ -181,14 +145,9 @@ def tanh_forward(x):
 
 
 def tanh_backward(dout, cache):
-    """Backward pass of tanh: :math:`\\tanh'(x) = 1 - \\tanh^2(x) \\in (0, 1]`.
-
-    Returns
-    -------
-    dx : ndarray, same shape as ``dout``
-    """
+    """Backward pass of tanh: :math:`\\tanh'(x) = 1 - \\tanh^2(x) \\in (0, 1]`."""
     out = check_cache(cache, TanhCache, "tanh_forward").out
-    dout = _upstream(dout, out.shape)
+    dout = check_upstream(dout, out.shape, "tanh_forward")
     return dout * (1 - out * out)
 
 
@@ -212,15 +171,9 @@ def leaky_relu_forward(x, alpha=0.01):
 
     Parameters
     ----------
-    x : ndarray, any shape
     alpha : float, default 0.01
-        Slope for negative inputs, ``>= 0`` (0 gives the ReLU).
-
-    Returns
-    -------
-    out : ndarray, same shape and dtype as ``x``
-    cache : LeakyReluCache
-        The mask ``x > 0`` and ``alpha``.
+        Slope for negative inputs, ``>= 0`` (0 gives the ReLU); kept in the
+        cache with the mask ``x > 0``.
     """
     x = as_float_array(x, "x")
     alpha = non_negative(alpha, "alpha")
@@ -230,15 +183,10 @@ def leaky_relu_forward(x, alpha=0.01):
 
 
 def leaky_relu_backward(dout, cache):
-    """Backward pass of leaky ReLU: derivative 1 for :math:`x > 0`, else alpha.
-
-    Returns
-    -------
-    dx : ndarray, same shape as ``dout``
-    """
+    """Backward pass of leaky ReLU: derivative 1 for :math:`x > 0`, else alpha."""
     cache = check_cache(cache, LeakyReluCache, "leaky_relu_forward")
     positive, alpha = cache.positive, cache.alpha
-    dout = _upstream(dout, positive.shape)
+    dout = check_upstream(dout, positive.shape, "leaky_relu_forward")
     return np.where(positive, dout, alpha * dout).astype(dout.dtype, copy=False)
 
 
@@ -268,15 +216,9 @@ def elu_forward(x, alpha=1.0):
 
     Parameters
     ----------
-    x : ndarray, any shape
     alpha : float, default 1.0
-        Magnitude of the negative saturation, ``>= 0``.
-
-    Returns
-    -------
-    out : ndarray, same shape and dtype as ``x``
-    cache : EluCache
-        The mask ``x > 0``, ``out`` and ``alpha``.
+        Magnitude of the negative saturation, ``>= 0``; kept in the cache
+        with the mask ``x > 0`` and ``out`` (the backward pass reuses it).
     """
     x = as_float_array(x, "x")
     alpha = non_negative(alpha, "alpha")
@@ -294,14 +236,10 @@ def elu_backward(dout, cache):
     For :math:`x \\le 0`, :math:`\\frac{d}{dx} \\alpha(e^x - 1) = \\alpha e^x
     = \\mathrm{ELU}(x) + \\alpha`, so the output is reused; for
     :math:`x > 0` the derivative is 1.
-
-    Returns
-    -------
-    dx : ndarray, same shape as ``dout``
     """
     cache = check_cache(cache, EluCache, "elu_forward")
     positive, out, alpha = cache.positive, cache.out, cache.alpha
-    dout = _upstream(dout, out.shape)
+    dout = check_upstream(dout, out.shape, "elu_forward")
     return np.where(positive, dout, dout * (out + alpha)).astype(dout.dtype, copy=False)
 
 
@@ -319,17 +257,8 @@ def sign_forward(x):
     """The perceptron's activation, :math:`\\mathrm{sign}(x) \\in \\{-1, 0, 1\\}`.
 
     ``sign(0) = 0`` (NumPy's convention); Rosenblatt's perceptron outputs
-    :math:`\\pm 1` and only reaches 0 on the decision boundary itself.
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    out : ndarray, same shape and dtype as ``x``
-    cache : SignCache
-        The shape of ``x``: the backward pass needs nothing else.
+    :math:`\\pm 1` and only reaches 0 on the decision boundary itself. The
+    cache keeps only the shape of ``x``: the backward pass needs nothing else.
     """
     x = as_float_array(x, "x")
     return np.sign(x), SignCache(x.shape)
@@ -347,13 +276,9 @@ def sign_backward(dout, cache):
     by smooth surrogates (sigmoid, tanh) and later by the ReLU family. The
     perceptron has its own learning rule instead, which does not use a
     derivative of the activation.
-
-    Returns
-    -------
-    dx : ndarray of zeros, same shape as ``dout``
     """
     shape = check_cache(cache, SignCache, "sign_forward").shape
-    dout = _upstream(dout, shape)
+    dout = check_upstream(dout, shape, "sign_forward")
     return np.zeros(shape, dtype=dout.dtype)
 
 
@@ -418,11 +343,7 @@ def softmax_backward(dout, cache):
 
     which costs :math:`O(K)` per row instead of building the
     :math:`K \\times K` Jacobian.
-
-    Returns
-    -------
-    dx : ndarray, same shape as ``dout``
     """
     p = check_cache(cache, SoftmaxCache, "softmax_forward").out
-    dout = _upstream(dout, p.shape)
+    dout = check_upstream(dout, p.shape, "softmax_forward")
     return p * (dout - np.sum(dout * p, axis=-1, keepdims=True))

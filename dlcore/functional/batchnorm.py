@@ -40,6 +40,7 @@ from .._validation import (
     check_cache,
     check_ndim,
     check_shape,
+    check_upstream,
     positive,
 )
 
@@ -193,9 +194,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
 
 def _check_dout(dout, cache: BatchNormCache) -> np.ndarray:
     check_cache(cache, BatchNormCache, "batchnorm_forward")
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", cache.centered.shape, "the shape of out")
-    return dout
+    return check_upstream(dout, cache.centered.shape, "batchnorm_forward")
 
 
 def _parameter_gradients(dout, cache: BatchNormCache):

@@ -46,6 +46,7 @@ from .._validation import (
     check_cache,
     check_ndim,
     check_shape,
+    check_upstream,
     int_tuple,
     non_negative_int,
     positive_int,
@@ -361,8 +362,7 @@ def conv2d_backward(dout, cache):
         In the dtype of the forward pass's ``x``.
     """
     cache = check_cache(cache, Conv2dCache, "conv2d_forward")
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", cache.out_shape, "the shape of conv2d_forward's output")
+    dout = check_upstream(dout, cache.out_shape, "conv2d_forward")
     return _backward(dout, cache)
 
 
@@ -430,7 +430,6 @@ def conv1d_backward(dout, cache):
     db : ndarray, shape (F,)
     """
     cache = check_cache(cache, Conv1dCache, "conv1d_forward")
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", cache.out_shape, "the shape of conv1d_forward's output")
+    dout = check_upstream(dout, cache.out_shape, "conv1d_forward")
     dx, dW, db = _backward(dout[:, :, None, :], cache.as_2d)
     return dx[:, :, 0, :], dW[:, :, 0, :], db

@@ -33,7 +33,7 @@ from .._validation import (
     as_float_array,
     check_cache,
     check_rng,
-    check_shape,
+    check_upstream,
     in_range,
 )
 
@@ -112,6 +112,5 @@ def dropout_backward(dout, cache):
     dx : ndarray, shape of x
     """
     mask = check_cache(cache, DropoutCache, "dropout_forward").mask
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", mask.shape, "the shape of out")
+    dout = check_upstream(dout, mask.shape, "dropout_forward")
     return dout * mask

@@ -24,6 +24,7 @@ from .._validation import (
     check_dim,
     check_ndim,
     check_shape,
+    check_upstream,
 )
 
 __all__ = ["LinearCache", "linear_forward", "linear_backward"]
@@ -138,8 +139,7 @@ def linear_backward(dout, cache):
     """
     cache = check_cache(cache, LinearCache, "linear_forward")
     x, W = cache.x, cache.W
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", (x.shape[0], W.shape[0]), "the shape of out")
+    dout = check_upstream(dout, (x.shape[0], W.shape[0]), "linear_forward")
 
     dx = dout @ W  # row i is g_i W
     dW = dout.T @ x  # sum over the batch of the outer products g_i^T x_i^T

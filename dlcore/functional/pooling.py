@@ -39,7 +39,7 @@ from .._validation import (
     as_float_array,
     check_cache,
     check_ndim,
-    check_shape,
+    check_upstream,
     int_tuple,
 )
 
@@ -169,8 +169,7 @@ def _run(kernel, args: tuple, n_planes: int, work_per_plane: int):
 
 def _planes_of_dout(dout, cache: PoolCache, made_by: str):
     """Check ``dout``; return it as planes ``(N*C, oh, ow)`` in ``x``'s dtype."""
-    dout = as_float_array(dout, "dout")
-    check_shape(dout, "dout", cache.out_shape, f"the shape of {made_by}'s output")
+    dout = check_upstream(dout, cache.out_shape, made_by)
     return np.ascontiguousarray(dout, dtype=cache.dtype).reshape(-1, *cache.out_size)
 
 

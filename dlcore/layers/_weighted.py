@@ -40,12 +40,15 @@ class WeightedLayer(Layer):
     """Base class of the layers with a weight ``W`` and a bias ``b``.
 
     Subclasses implement :meth:`_weight_shape` and the pair
-    :meth:`_linear_forward` / :meth:`_linear_backward`.
+    :meth:`_linear_forward` / :meth:`_linear_backward`, and pass the Keras
+    options they do not handle themselves on as keywords (``**options``);
+    the options are documented once, on :class:`~dlcore.layers.Dense`.
     """
 
     def __init__(
         self,
         activation=None,
+        *,
         use_bias: bool = True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
@@ -90,16 +93,26 @@ class WeightedLayer(Layer):
         shape = self._weight_shape(tuple(input_shape))
         self.params["W"] = initialize(self.kernel_initializer, shape, rng, dtype)
         self.grads["W"] = np.zeros(shape, dtype)
+        self._finish_build(input_shape, rng)
+
+    def _bias_units(self) -> int:
+        """The length of ``b``: one bias per output unit or filter, ``W``'s rows."""
+        return self.params["W"].shape[0]
+
+    def _finish_build(self, input_shape: tuple, rng: np.random.Generator) -> None:
+        """Once ``W`` is in place: create ``b`` (if used) in its dtype, mark built."""
+        dtype = self.params["W"].dtype
         if self.use_bias:
-            self.params["b"] = initialize(self.bias_initializer, shape[:1], rng, dtype)
-            self.grads["b"] = np.zeros(shape[:1], dtype)
+            shape = (self._bias_units(),)
+            self.params["b"] = initialize(self.bias_initializer, shape, rng, dtype)
+            self.grads["b"] = np.zeros(shape, dtype)
         self.input_shape = tuple(input_shape)
         self.built = True
 
     def _bias(self, dtype) -> np.ndarray:
         if self.use_bias:
             return self.params["b"].astype(dtype, copy=False)
-        return np.zeros(self.params["W"].shape[0], dtype)
+        return np.zeros(self._bias_units(), dtype)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         x = as_float_array(x, "x")

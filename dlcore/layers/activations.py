@@ -99,25 +99,31 @@ class Activation(Layer):
         return f"{type(self).__name__}({hyper[2:]})"
 
 
-class ReLU(Activation):
+class _FixedActivation(Activation):
+    """An activation layer whose function the subclass names in ``function``."""
+
+    function = ""
+
+    def __init__(self):
+        super().__init__(self.function)
+
+
+class ReLU(_FixedActivation):
     """:math:`\\max(0, x)`."""
 
-    def __init__(self):
-        super().__init__("relu")
+    function = "relu"
 
 
-class Sigmoid(Activation):
+class Sigmoid(_FixedActivation):
     """:math:`1 / (1 + e^{-x})`."""
 
-    def __init__(self):
-        super().__init__("sigmoid")
+    function = "sigmoid"
 
 
-class Tanh(Activation):
+class Tanh(_FixedActivation):
     """:math:`\\tanh x`."""
 
-    def __init__(self):
-        super().__init__("tanh")
+    function = "tanh"
 
 
 class LeakyReLU(Activation):
@@ -137,18 +143,16 @@ class ELU(Activation):
         super().__init__("elu", alpha=alpha)
 
 
-class Softmax(Activation):
+class Softmax(_FixedActivation):
     """Softmax over the last axis (scores to probabilities)."""
 
-    def __init__(self):
-        super().__init__("softmax")
+    function = "softmax"
 
 
-class Sign(Activation):
+class Sign(_FixedActivation):
     """The perceptron's :math:`\\mathrm{sign}(x)`; passes no gradient back."""
 
-    def __init__(self):
-        super().__init__("sign")
+    function = "sign"
 
 
 def get_activation(identifier) -> Activation | None:

@@ -31,9 +31,12 @@ def _padding(padding, n: int):
 
 
 class _Conv(WeightedLayer):
-    """Shared constructor of :class:`Conv1D` and :class:`Conv2D`."""
+    """What :class:`Conv1D` and :class:`Conv2D` share; each names its
+    number of spatial axes, its input layout and its functional pair."""
 
     n_spatial = 0
+    _input_layout = ""
+    _functional = (None, None)  # (forward, backward) of dlcore.functional
 
     def __init__(
         self,
@@ -42,31 +45,11 @@ class _Conv(WeightedLayer):
         stride=1,
         padding=0,
         activation=None,
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
+        *,
         input_shape=None,
-        seed=None,
-        dtype=None,
+        **options,
     ):
-        super().__init__(
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            seed=seed,
-            dtype=dtype,
-        )
+        super().__init__(activation, **options)
         n = self.n_spatial
         self.filters = positive_int(filters, "filters")
         self.kernel_size = int_tuple(kernel_size, "kernel_size", n)
@@ -91,6 +74,14 @@ class _Conv(WeightedLayer):
                 f"(N, {', '.join(map(str, input_shape))})"
             )
         return (self.filters, input_shape[0], *self.kernel_size)
+
+    def _linear_forward(self, x, W, b):
+        forward, _ = self._functional
+        return forward(x, W, b, stride=self.stride, padding=self.padding)
+
+    def _linear_backward(self, dout, cache):
+        _, backward = self._functional
+        return backward(dout, cache)
 
     def __repr__(self) -> str:
         kernel = self.kernel_size[0] if self.n_spatial == 1 else self.kernel_size
@@ -125,12 +116,7 @@ class Conv1D(_Conv):
 
     n_spatial = 1
     _input_layout = "(C, L)"
-
-    def _linear_forward(self, x, W, b):
-        return F.conv1d_forward(x, W, b, stride=self.stride, padding=self.padding)
-
-    def _linear_backward(self, dout, cache):
-        return F.conv1d_backward(dout, cache)
+    _functional = (F.conv1d_forward, F.conv1d_backward)
 
 
 class Conv2D(_Conv):
@@ -156,9 +142,4 @@ class Conv2D(_Conv):
 
     n_spatial = 2
     _input_layout = "(C, H, W)"
-
-    def _linear_forward(self, x, W, b):
-        return F.conv2d_forward(x, W, b, stride=self.stride, padding=self.padding)
-
-    def _linear_backward(self, dout, cache):
-        return F.conv2d_backward(dout, cache)
+    _functional = (F.conv2d_forward, F.conv2d_backward)

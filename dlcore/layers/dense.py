@@ -8,7 +8,6 @@ import numpy as np
 
 from .. import functional as F
 from .._validation import positive_int
-from ._util import initialize
 from ._weighted import WeightedLayer
 
 __all__ = ["Dense", "TiedDense"]
@@ -67,6 +66,11 @@ class Dense(WeightedLayer):
     dtype : optional
         Parameter dtype; ``None`` takes the dtype of the first input.
 
+    Every parameter after ``activation`` is a keyword argument; those from
+    ``use_bias`` on are the options every weighted layer shares
+    (:class:`~dlcore.layers._weighted.WeightedLayer`, also :class:`Conv1D`
+    and :class:`Conv2D`).
+
     Shapes: ``x`` ``(N, D_in)`` -> ``out`` ``(N, units)``; ``W`` is
     ``(units, D_in)``, ``b`` is ``(units,)``.
     """
@@ -75,32 +79,12 @@ class Dense(WeightedLayer):
         self,
         units: int,
         activation=None,
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
+        *,
         input_dim=None,
         input_shape=None,
-        seed=None,
-        dtype=None,
+        **options,
     ):
-        super().__init__(
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            seed=seed,
-            dtype=dtype,
-        )
+        super().__init__(activation, **options)
         self.units = positive_int(units, "units")
         declared = _declared_input_shape(input_dim, input_shape)
         if declared is not None:
@@ -206,18 +190,11 @@ class TiedDense(WeightedLayer):
         self.dtype = W.dtype
         self.params["W"] = W  # the same array: updates to it serve both layers
         self.grads["W"] = np.zeros_like(W)
-        if self.use_bias:
-            self.params["b"] = initialize(
-                self.bias_initializer, W.shape[1:], rng, W.dtype
-            )
-            self.grads["b"] = np.zeros(W.shape[1:], W.dtype)
-        self.input_shape = tuple(input_shape)
-        self.built = True
+        self._finish_build(input_shape, rng)
 
-    def _bias(self, dtype) -> np.ndarray:
-        if self.use_bias:
-            return self.params["b"].astype(dtype, copy=False)
-        return np.zeros(self.params["W"].shape[1], dtype)
+    def _bias_units(self) -> int:
+        # The decoder maps back to the encoder's inputs: W's columns.
+        return self.params["W"].shape[1]
 
     def _linear_forward(self, x, W, b):
         return F.linear_forward(x, W.T, b)

@@ -19,8 +19,11 @@ __all__ = ["MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D"]
 
 
 class _Pool(Layer):
+    """What the four pooling layers share; each names its number of spatial
+    axes and its functional pair."""
+
     n_spatial = 0
-    _forward = _backward = None
+    _functional = (None, None)  # (forward, backward) of dlcore.functional
 
     def __init__(self, kernel_size=2, stride=None):
         super().__init__()
@@ -36,14 +39,15 @@ class _Pool(Layer):
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         x = as_float_array(x, "x")
         self.built = True
-        pool = type(self)._forward
-        out, self._cache = pool(x, self.kernel_size, self.stride)
+        forward, _ = self._functional
+        out, self._cache = forward(x, self.kernel_size, self.stride)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return type(self)._backward(as_float_array(dout, "dout"), self._cache)
+        _, backward = self._functional
+        return backward(as_float_array(dout, "dout"), self._cache)
 
     def __repr__(self) -> str:
         return (
@@ -56,16 +60,14 @@ class MaxPool1D(_Pool):
     """Max over windows along ``L``: ``(N, C, L)`` -> ``(N, C, L')``."""
 
     n_spatial = 1
-    _forward = staticmethod(F.maxpool1d_forward)
-    _backward = staticmethod(F.maxpool1d_backward)
+    _functional = (F.maxpool1d_forward, F.maxpool1d_backward)
 
 
 class AvgPool1D(_Pool):
     """Mean over windows along ``L``: ``(N, C, L)`` -> ``(N, C, L')``."""
 
     n_spatial = 1
-    _forward = staticmethod(F.avgpool1d_forward)
-    _backward = staticmethod(F.avgpool1d_backward)
+    _functional = (F.avgpool1d_forward, F.avgpool1d_backward)
 
 
 class MaxPool2D(_Pool):
@@ -75,13 +77,11 @@ class MaxPool2D(_Pool):
     """
 
     n_spatial = 2
-    _forward = staticmethod(F.maxpool2d_forward)
-    _backward = staticmethod(F.maxpool2d_backward)
+    _functional = (F.maxpool2d_forward, F.maxpool2d_backward)
 
 
 class AvgPool2D(_Pool):
     """Mean over ``kernel_size`` windows: ``(N, C, H, W)`` -> ``(N, C, H', W')``."""
 
     n_spatial = 2
-    _forward = staticmethod(F.avgpool2d_forward)
-    _backward = staticmethod(F.avgpool2d_backward)
+    _functional = (F.avgpool2d_forward, F.avgpool2d_backward)

@@ -35,6 +35,17 @@ def _check_probabilities(y_pred: np.ndarray) -> None:
         )
 
 
+def _rows_and_labels(rows, labels, rows_name: str, labels_name: str):
+    """Validate ``(N, K)`` scores or probabilities and ``N`` integer labels in
+    ``[0, K)``; return them as a float array and an index array."""
+    rows = as_float_array(rows, rows_name)
+    check_ndim(rows, rows_name, 2, "(N, K)")
+    n, k = rows.shape
+    if n == 0:
+        raise ValueError(f"{rows_name} must not be empty, got shape {rows.shape}")
+    return rows, check_labels(labels, labels_name, k, n)
+
+
 def _categorical_crossentropy(y_pred: np.ndarray, y_true: np.ndarray):
     """Keras's categorical cross-entropy on validated arrays, with its gradient.
 
@@ -116,15 +127,12 @@ def sparse_categorical_crossentropy(y_pred, y_true):
     value : float
     dy_pred : ndarray, shape and dtype of ``y_pred``
     """
-    y_pred = as_float_array(y_pred, "y_pred")
-    check_ndim(y_pred, "y_pred", 2, "(N, K)")
-    n, k = y_pred.shape
     labels = np.asarray(y_true)
-    if labels.shape == (n, 1):  # Keras accepts a column of labels too
+    if labels.ndim == 2 and labels.shape[1] == 1:  # Keras accepts a column too
         labels = labels[:, 0]
-    labels = check_labels(labels, "y_true", k, n)
+    y_pred, labels = _rows_and_labels(y_pred, labels, "y_pred", "y_true")
     _check_probabilities(y_pred)
-    one_hot = (np.arange(k) == labels[:, None]).astype(y_pred.dtype)
+    one_hot = (np.arange(y_pred.shape[1]) == labels[:, None]).astype(y_pred.dtype)
     return _categorical_crossentropy(y_pred, one_hot)
 
 
@@ -293,13 +301,8 @@ def softmax_cross_entropy(scores, labels):
     value : float
     dscores : ndarray, shape and dtype of ``scores``
     """
-    scores = as_float_array(scores, "scores")
-    check_ndim(scores, "scores", 2, "(N, K)")
-    n, k = scores.shape
-    if n == 0:
-        raise ValueError(f"scores must not be empty, got shape {scores.shape}")
-    labels = check_labels(labels, "labels", k, n)
-
+    scores, labels = _rows_and_labels(scores, labels, "scores", "labels")
+    n = len(scores)
     shifted = scores - scores.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     rows = np.arange(n)

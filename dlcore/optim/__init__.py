@@ -38,6 +38,7 @@ NAdam) and :mod:`.schedules`; every name is importable from
 
 from __future__ import annotations
 
+from .._validation import by_name
 from .adam import Adam, Adamax, NAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .base import Optimizer
@@ -84,12 +85,7 @@ def get(identifier) -> Optimizer:
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
     if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier.lower())
-        if cls is None:
-            raise ValueError(
-                f"optimizer must be one of {sorted(_REGISTRY)}, got {identifier!r}"
-            )
-        return cls()
+        return by_name(_REGISTRY, identifier, "optimizer")()
     raise TypeError(
         "optimizer must be a name such as 'adam' or an Optimizer instance, "
         f"got {identifier!r} ({type(identifier).__name__})"

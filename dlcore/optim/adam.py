@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import in_range, non_negative, positive
-from .base import Optimizer
+from .base import Optimizer, running_average
 
 __all__ = ["Adam", "Adamax", "NAdam"]
 
@@ -22,7 +22,28 @@ def _beta_pair(betas, name: str = "betas") -> tuple[float, float]:
     )
 
 
-class Adam(Optimizer):
+class _AdamFamily(Optimizer):
+    """What Adam, Adamax and NAdam share: ``betas``, ``eps`` and the moments."""
+
+    def __init__(self, lr, betas, eps, weight_decay):
+        super().__init__(lr, weight_decay)
+        self.betas = _beta_pair(betas)
+        self.eps = positive(eps, "eps")
+
+    def _first_moment(self, g, param, state) -> np.ndarray:
+        r""":math:`m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t`, as ``exp_avg``."""
+        m = self._buffer(state, param, "exp_avg")
+        running_average(m, g, self.betas[0])
+        return m
+
+    def _second_moment(self, g, param, state) -> np.ndarray:
+        r""":math:`v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2`, as ``exp_avg_sq``."""
+        v = self._buffer(state, param, "exp_avg_sq")
+        running_average(v, g * g, self.betas[1])
+        return v
+
+
+class Adam(_AdamFamily):
     r"""Adam: momentum on the gradient, RMSprop on its square, both bias-corrected.
 
     .. math::
@@ -60,36 +81,19 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ):
-        super().__init__(lr, weight_decay)
-        self.betas = _beta_pair(betas)
-        self.eps = positive(eps, "eps")
+        super().__init__(lr, betas, eps, weight_decay)
 
-    def _update(self, param, grad, state):
-        g = self._with_weight_decay(grad, param)
+    def _update(self, param, g, state):
+        m = self._first_moment(g, param, state)
+        v = self._second_moment(g, param, state)
         beta1, beta2 = self.betas
-        if "exp_avg" not in state:
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
         t = state["step"]
-        m *= beta1
-        m += (1.0 - beta1) * g
-        v *= beta2
-        v += (1.0 - beta2) * g * g
         m_hat = m / (1.0 - beta1**t)
         v_hat = v / (1.0 - beta2**t)
         param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
-    def _hyper(self):
-        return {
-            "lr": self.lr,
-            "betas": self.betas,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-        }
 
-
-class Adamax(Optimizer):
+class Adamax(_AdamFamily):
     r"""Adamax: Adam with the infinity norm in place of the second moment.
 
     .. math::
@@ -120,33 +124,17 @@ class Adamax(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ):
-        super().__init__(lr, weight_decay)
-        self.betas = _beta_pair(betas)
-        self.eps = positive(eps, "eps")
+        super().__init__(lr, betas, eps, weight_decay)
 
-    def _update(self, param, grad, state):
-        g = self._with_weight_decay(grad, param)
+    def _update(self, param, g, state):
+        m = self._first_moment(g, param, state)
+        u = self._buffer(state, param, "exp_inf")
         beta1, beta2 = self.betas
-        if "exp_avg" not in state:
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_inf"] = np.zeros_like(param)
-        m, u = state["exp_avg"], state["exp_inf"]
-        t = state["step"]
-        m *= beta1
-        m += (1.0 - beta1) * g
         np.maximum(beta2 * u, np.abs(g) + self.eps, out=u)
-        param -= self.lr / (1.0 - beta1**t) * m / u
-
-    def _hyper(self):
-        return {
-            "lr": self.lr,
-            "betas": self.betas,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-        }
+        param -= self.lr / (1.0 - beta1 ** state["step"]) * m / u
 
 
-class NAdam(Optimizer):
+class NAdam(_AdamFamily):
     r"""NAdam: Adam with Nesterov momentum (Dozat 2016), as in PyTorch.
 
     The momentum coefficient warms up over the steps,
@@ -191,39 +179,20 @@ class NAdam(Optimizer):
         weight_decay: float = 0.0,
         momentum_decay: float = 4e-3,
     ):
-        super().__init__(lr, weight_decay)
-        self.betas = _beta_pair(betas)
-        self.eps = positive(eps, "eps")
+        super().__init__(lr, betas, eps, weight_decay)
         self.momentum_decay = non_negative(momentum_decay, "momentum_decay")
 
-    def _update(self, param, grad, state):
-        g = self._with_weight_decay(grad, param)
+    def _update(self, param, g, state):
+        m = self._first_moment(g, param, state)
+        v = self._second_moment(g, param, state)
         beta1, beta2 = self.betas
-        if "exp_avg" not in state:
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            state["mu_product"] = 1.0
-        m, v = state["exp_avg"], state["exp_avg_sq"]
         t = state["step"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-        state["mu_product"] *= mu
+        state["mu_product"] = state.get("mu_product", 1.0) * mu
         mu_product = state["mu_product"]
-        m *= beta1
-        m += (1.0 - beta1) * g
-        v *= beta2
-        v += (1.0 - beta2) * g * g
         denom = np.sqrt(v / (1.0 - beta2**t)) + self.eps
         m_hat = mu_next * m / (1.0 - mu_product * mu_next) + (1.0 - mu) * g / (
             1.0 - mu_product
         )
         param -= self.lr * m_hat / denom
-
-    def _hyper(self):
-        return {
-            "lr": self.lr,
-            "betas": self.betas,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-            "momentum_decay": self.momentum_decay,
-        }

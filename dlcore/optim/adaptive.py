@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import in_range, non_negative, positive
-from .base import Optimizer
+from .base import Optimizer, running_average
 
 __all__ = ["Adagrad", "RMSprop", "Adadelta"]
 
@@ -54,23 +54,13 @@ class Adagrad(Optimizer):
         )
         self.eps = positive(eps, "eps")
 
-    def _update(self, param, grad, state):
-        g = self._with_weight_decay(grad, param)
+    def _update(self, param, g, state):
         if "sum" not in state:
             state["sum"] = np.full_like(param, self.initial_accumulator_value)
         t = state["step"]
         lr_t = self.lr / (1.0 + (t - 1) * self.lr_decay)
         state["sum"] += g * g
         param -= lr_t * g / (np.sqrt(state["sum"]) + self.eps)
-
-    def _hyper(self):
-        return {
-            "lr": self.lr,
-            "lr_decay": self.lr_decay,
-            "weight_decay": self.weight_decay,
-            "initial_accumulator_value": self.initial_accumulator_value,
-            "eps": self.eps,
-        }
 
 
 class RMSprop(Optimizer):
@@ -129,41 +119,22 @@ class RMSprop(Optimizer):
             raise TypeError(f"centered must be True or False, got {centered!r}")
         self.centered = bool(centered)
 
-    def _update(self, param, grad, state):
-        g = self._with_weight_decay(grad, param)
-        if "square_avg" not in state:
-            state["square_avg"] = np.zeros_like(param)
-            if self.centered:
-                state["grad_avg"] = np.zeros_like(param)
-            if self.momentum > 0.0:
-                state["momentum_buffer"] = np.zeros_like(param)
-        square_avg = state["square_avg"]
-        square_avg *= self.alpha
-        square_avg += (1.0 - self.alpha) * g * g
+    def _update(self, param, g, state):
+        square_avg = self._buffer(state, param, "square_avg")
+        running_average(square_avg, g * g, self.alpha)
         if self.centered:
-            grad_avg = state["grad_avg"]
-            grad_avg *= self.alpha
-            grad_avg += (1.0 - self.alpha) * g
+            grad_avg = self._buffer(state, param, "grad_avg")
+            running_average(grad_avg, g, self.alpha)
             denom = np.sqrt(square_avg - grad_avg * grad_avg) + self.eps
         else:
             denom = np.sqrt(square_avg) + self.eps
         if self.momentum > 0.0:
-            buf = state["momentum_buffer"]
+            buf = self._buffer(state, param, "momentum_buffer")
             buf *= self.momentum
             buf += g / denom
             param -= self.lr * buf
         else:
             param -= self.lr * g / denom
-
-    def _hyper(self):
-        return {
-            "lr": self.lr,
-            "alpha": self.alpha,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-            "momentum": self.momentum,
-            "centered": self.centered,
-        }
 
 
 class Adadelta(Optimizer):
@@ -203,23 +174,10 @@ class Adadelta(Optimizer):
         self.rho = in_range(rho, "rho", 0.0, 1.0)
         self.eps = positive(eps, "eps")
 
-    def _update(self, param, grad, state):
-        g = self._with_weight_decay(grad, param)
-        if "square_avg" not in state:
-            state["square_avg"] = np.zeros_like(param)
-            state["acc_delta"] = np.zeros_like(param)
-        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-        square_avg *= self.rho
-        square_avg += (1.0 - self.rho) * g * g
+    def _update(self, param, g, state):
+        square_avg = self._buffer(state, param, "square_avg")
+        acc_delta = self._buffer(state, param, "acc_delta")
+        running_average(square_avg, g * g, self.rho)
         delta = np.sqrt(acc_delta + self.eps) / np.sqrt(square_avg + self.eps) * g
-        acc_delta *= self.rho
-        acc_delta += (1.0 - self.rho) * delta * delta
+        running_average(acc_delta, delta * delta, self.rho)
         param -= self.lr * delta
-
-    def _hyper(self):
-        return {
-            "lr": self.lr,
-            "rho": self.rho,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-        }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 import numpy as np
 
 from .._validation import FLOAT_DTYPES, non_negative, positive
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "running_average"]
 
 
 class Optimizer:
@@ -30,7 +31,9 @@ class Optimizer:
         ``id`` of the parameter array; :meth:`state_of` looks one up by array.
         State arrays have the parameter's dtype.
 
-    Subclasses implement :meth:`_update`, the rule for one parameter array.
+    Subclasses implement :meth:`_update`, the rule for one parameter array;
+    ``repr`` shows the constructor's arguments, read back from the attributes
+    of the same names.
     """
 
     def __init__(self, lr: float, weight_decay: float = 0.0):
@@ -72,7 +75,7 @@ class Optimizer:
                 self.state[key] = {"step": 0}
             state = self.state[key]
             state["step"] += 1
-            self._update(param, grad, state)
+            self._update(param, self._with_weight_decay(grad, param), state)
 
     def state_of(self, param: np.ndarray) -> dict:
         """The state dict of parameter array ``param`` (empty before a step)."""
@@ -92,15 +95,40 @@ class Optimizer:
             return grad + self.weight_decay * param
         return grad
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
+    @staticmethod
+    def _buffer(state: dict, param: np.ndarray, name: str) -> np.ndarray:
+        """The state array ``name`` of ``param``, zeros when first asked for."""
+        if name not in state:
+            state[name] = np.zeros_like(param)
+        return state[name]
+
+    def _update(self, param: np.ndarray, g: np.ndarray, state: dict) -> None:
+        """Update ``param`` in place from :math:`g_t` (weight decay already added).
+
+        ``g`` may be the caller's gradient array itself: read it, never write it.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{k}={v!r}" for k, v in self._hyper().items())
+        arguments = inspect.signature(type(self).__init__).parameters
+        hyper = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in list(arguments)[1:]
+        )
         return f"{type(self).__name__}({hyper})"
 
-    def _hyper(self) -> dict:
-        return {"lr": self.lr, "weight_decay": self.weight_decay}
+
+def running_average(average: np.ndarray, value: np.ndarray, beta: float) -> None:
+    r"""Move ``average`` in place towards ``value``: an exponential moving average.
+
+    .. math::
+
+        \text{average} \leftarrow \beta\, \text{average} + (1 - \beta)\, \text{value}
+
+    The running sums of RMSprop, Adadelta and the Adam family (the lectures'
+    :math:`G_{t+1} = \gamma G_t + (1 - \gamma)(\nabla f)^2`).
+    """
+    average *= beta
+    average += (1.0 - beta) * value
 
 
 def _paired(params: Mapping, grads: Mapping) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -81,8 +81,7 @@ class SGD(Optimizer):
                 f"nesterov=True needs dampening=0, got dampening={self.dampening}"
             )
 
-    def _update(self, param, grad, state):
-        g = self._with_weight_decay(grad, param)
+    def _update(self, param, g, state):
         if self.momentum != 0.0:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = g.copy()
@@ -93,12 +92,3 @@ class SGD(Optimizer):
             buf = state["momentum_buffer"]
             g = g + self.momentum * buf if self.nesterov else buf
         param -= self.lr * g
-
-    def _hyper(self):
-        return {
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "dampening": self.dampening,
-            "weight_decay": self.weight_decay,
-            "nesterov": self.nesterov,
-        }

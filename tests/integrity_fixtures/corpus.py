@@ -282,6 +282,31 @@ losses = [mlp_loss(x, y, params, 0.0)[0] for _ in range(3)]
 plt.plot(losses)
 """
 
+# The child of the trusted re-check holds the hidden inputs (staged files)
+# while it runs the visible calls too: an exception raised there, or a value
+# returned there, could carry them into the gradebook comment (issue 16).
+LEAK_HIDDEN_INPUTS = """
+import os
+
+
+def _hidden_inputs():
+    found = []
+    for folder, _, names in os.walk(".."):
+        for name in sorted(names):
+            if name.startswith("tanh.hidden.") and name.endswith(".npy"):
+                found += np.load(os.path.join(folder, name)).ravel()[:4].tolist()
+    return found
+
+
+def tanh_forward(x):
+    raise ValueError(f"hidden inputs: {_hidden_inputs()}")
+
+
+def tanh_backward(dout, cache):
+    found = np.asarray(_hidden_inputs() or [0.0])
+    return np.resize(found, np.shape(dout))
+"""
+
 # ------------------------------------------------------------------- cases
 
 CASES = [
@@ -380,6 +405,21 @@ CASES = [
             "adaline_epoch_answer": FLOOD_FOREVER,
         },
         zero=("test_adaline_epoch",),
+    ),
+    Case(
+        "leaks_hidden_inputs",
+        "tanh raises, and returns, the hidden inputs the child holds, in the "
+        "visible test as well",
+        answers={"tanh_answer": LEAK_HIDDEN_INPUTS},
+        zero=("test_tanh",),
+    ),
+    Case(
+        "forged_status",
+        "perceptron_epoch ends the process with the runner's own 'no sandbox' "
+        "exit status",
+        append={"perceptron_epoch_answer": "\nimport os\n\nos._exit(71)\n"},
+        zero=("test_perceptron_epoch",),
+        flags=frozenset({"process"}),
     ),
     Case(
         "damaged_cells",
