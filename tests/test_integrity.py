@@ -719,7 +719,8 @@ def test_links_planted_by_a_kernel_clobber_and_leak_nothing(graded):
     # the gradebook survived: everyone is in the export, scored as intended
     with open(state / "grades.csv", newline="") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
-    assert set(graded["students"]) <= set(rows)
+    students = {s for s, given in graded["students"].items() if ASSIGNMENT in given}
+    assert students <= set(rows)
     assert _course_parts(graded, "vandal") == _only(test_relu=1)
     assert float(rows["solution"]["score"]) == 12
     assert "leak.txt, pipe.txt" in _manual(graded)["vandal"]
