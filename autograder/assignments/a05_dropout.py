@@ -174,6 +174,9 @@ def _max_norm_inputs(rng):
 
 
 # ---------------------------------------------------------------- calls
+#
+# How each answer is run, and the two references that share a helper with a
+# call (a references module never imports its declarations).
 
 
 def _call_forward(fn, x, rate, rng):
