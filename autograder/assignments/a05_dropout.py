@@ -19,6 +19,18 @@ import itertools
 import numpy as np
 
 import dlcore.functional as F
+from autograder.assignments.references.a05_dropout import (
+    _N1_LOG_RATIO,
+    _choice,
+    _close_to,
+    _dropconnect_backward_reference,
+    _dropconnect_forward_reference,
+    _forward_reference,
+    _max_norm_reference,
+    _mc_reference,
+    _moments_reference,
+    _nwgm_reference,
+)
 from autograder.checks import Check
 from dlcore.functional.dropout import DropoutCache
 
@@ -161,16 +173,10 @@ def _max_norm_inputs(rng):
     return {"W": W, "c": float(rng.uniform(0.5, 2.5))}
 
 
-# ----------------------------------------------------------- references
-
-
-def _moments_reference(y, p):
-    return y, y**2 * (1 - p) / p
-
-
-def _forward_reference(x, rate, rng):
-    out, cache = F.dropout_forward(x, rate, rng)
-    return out, cache.mask
+# ---------------------------------------------------------------- calls
+#
+# How each answer is run, and the two references that share a helper with a
+# call (a references module never imports its declarations).
 
 
 def _call_forward(fn, x, rate, rng):
@@ -182,12 +188,6 @@ def _enumerate_subnetworks(n, p):
     masks = np.array(list(itertools.product([0.0, 1.0], repeat=n))).reshape(2**n, n)
     kept = masks.sum(axis=1)
     return masks, p**kept * (1 - p) ** (n - kept)
-
-
-def _nwgm_reference(outputs, probs):
-    G = np.exp(np.sum(probs * np.log(outputs)))
-    G_prime = np.exp(np.sum(probs * np.log1p(-outputs)))
-    return G, G_prime, G / (G + G_prime)
 
 
 def _expected_score_by_enumeration(w, x, b, p):
@@ -217,30 +217,6 @@ def _call_scaling(fn, params, p):
     return _flat(result)
 
 
-def _mc_reference(x, params, rate, n_samples, rng):
-    total = 0.0
-    for _ in range(n_samples):
-        h = x
-        for W, b in params[:-1]:
-            h, _ = F.relu_forward(h @ W.T + b)
-            h, _ = F.dropout_forward(h, rate, rng)
-        W, b = params[-1]
-        total = total + F.softmax_forward(h @ W.T + b)[0]
-    return total / n_samples
-
-
-def _dropconnect_forward_reference(x, W, b, rate, rng, dout):
-    p = 1.0 - rate
-    mask = (rng.random(W.shape) < p) / p
-    return x @ (W * mask).T + b, mask
-
-
-def _dropconnect_backward_reference(x, W, b, rate, rng, dout):
-    _, mask = _dropconnect_forward_reference(x, W, b, rate, rng, dout)
-    masked = W * mask
-    return dout @ masked, (dout.T @ x) * mask, dout.sum(axis=0)
-
-
 def _call_dropconnect_forward(fn, x, W, b, rate, rng, dout):
     out, cache = fn(x, W, b, rate, rng)
     return out, np.asarray(cache[-1])
@@ -252,11 +228,6 @@ def _call_dropconnect_backward(fns, x, W, b, rate, rng, dout):
     return tuple(backward(dout, cache))
 
 
-def _max_norm_reference(W, c):
-    norms = np.linalg.norm(W, axis=1, keepdims=True)
-    return W * np.minimum(1.0, c / norms)
-
-
 # ------------------------------------------------------ inline questions
 
 
@@ -266,31 +237,6 @@ def _answer(value, question):
         raise NotImplementedError(f"answer {question} above")
     return value
 
-
-def _close_to(correct, rtol):
-    def compare(expected, received):
-        try:
-            value = float(received)
-        except (TypeError, ValueError):
-            return f"expected a number, received {received!r}"
-        if np.isclose(value, correct, rtol=rtol, atol=0.0):
-            return None
-        return f"{value:.6g} is not the right value"
-
-    return compare
-
-
-def _choice(correct, options):
-    def compare(expected, received):
-        if received not in options:
-            return f"answer one of {sorted(options)}, received {received!r}"
-        return None if received == correct else f"{received!r} is not the right choice"
-
-    return compare
-
-
-# The n = 1 unit of the question: w = 2, x = 1.5, b = -1, p = 0.25.
-_N1_LOG_RATIO = -(0.75 * -1.0 + 0.25 * (-1.0 + 2.0 * 1.5))
 
 # ------------------------------------------------------------------ checks
 

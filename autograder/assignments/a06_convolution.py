@@ -20,6 +20,14 @@ from __future__ import annotations
 import numpy as np
 
 import dlcore.functional as F
+from autograder.assignments.references.a06_convolution import (
+    _conv_output_size,
+    _exact_int,
+    _exact_list,
+    _input_grad_reference,
+    _weight_grad_reference,
+    _window_grad_reference,
+)
 from autograder.checks import Check
 
 # The graded functions exist in dlcore; while grading, a submission may not
@@ -137,27 +145,11 @@ def _compare_sizes(expected, received):
     return None
 
 
-def _conv_output_size(n, kernel_size, stride=1, padding=0):
-    if min(n, kernel_size, stride) < 1 or padding < 0:
-        raise ValueError("impossible setting")
-    if kernel_size > n + 2 * padding:
-        raise ValueError("no window fits")
-    return (n + 2 * padding - kernel_size) // stride + 1
-
-
 def _reference_sizes(cases):
     return _size_table(_conv_output_size, cases)
 
 
 # ------------------------------------------------- 1-D derivation steps
-
-
-def _toeplitz(w, n):
-    """The (n - F + 1, n) matrix of a valid 1-D correlation with w."""
-    T = np.zeros((n - len(w) + 1, n))
-    for i in range(n - len(w) + 1):
-        T[i, i : i + len(w)] = w
-    return T
 
 
 def _grad_1d_inputs(rng):
@@ -170,28 +162,11 @@ def _grad_1d_inputs(rng):
     }
 
 
-def _input_grad_reference(g, w, x):
-    return _toeplitz(w, len(x)).T @ g
-
-
-def _weight_grad_reference(g, w, x):
-    return np.array([g @ x[k : k + len(g)] for k in range(len(w))])
-
-
 def _window_inputs(rng):
     windows = [rng.standard_normal((3, 3)), rng.standard_normal((2, 4))]
     tied = rng.integers(0, 3, size=(3, 3)).astype(np.float64)
     tied.flat[[2, 7]] = tied.max() + 1  # two maxima: the first gets it
     return {"windows": windows + [tied]}
-
-
-def _window_grad_reference(windows):
-    grads = []
-    for window in windows:
-        grad = np.zeros_like(window)
-        grad.flat[np.argmax(window)] = 1.0
-        grads.append(grad)
-    return tuple(grads)
 
 
 # ------------------------------------------------------ inline questions
@@ -202,28 +177,6 @@ def _answer(value, question):
     if value is None:
         raise NotImplementedError(f"answer {question} above")
     return value
-
-
-def _exact_int(correct):
-    def compare(expected, received):
-        if isinstance(received, bool) or not isinstance(received, (int, np.integer)):
-            return f"expected an int, received {received!r}"
-        return None if received == correct else f"{received} is not the right value"
-
-    return compare
-
-
-def _exact_list(correct):
-    def compare(expected, received):
-        try:
-            values = [float(v) for v in received]
-        except (TypeError, ValueError):
-            return f"expected a list of numbers, received {received!r}"
-        if values == [float(v) for v in correct]:
-            return None
-        return f"{received!r} is not the right gradient"
-
-    return compare
 
 
 # ------------------------------------------------------------ convolutions
