@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 from pathlib import Path
@@ -79,6 +80,20 @@ def test_every_assignment_catalogues_enough_misconceptions(assignment):
 
 def test_the_catalogue_holds_enough_misconceptions_in_all():
     assert len(CATALOGUE) >= MIN_IN_ALL
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_catalogued_check_is_declared_and_uses_its_misconceptions(assignment):
+    """A name in a mistakes module's MISCONCEPTIONS that no check uses (a typo,
+    a renamed check) would drop its misconceptions silently."""
+    path = ROOT / "autograder" / "assignments" / "mistakes" / f"a{assignment}.py"
+    if not path.is_file():
+        pytest.skip(f"{assignment} has no mistakes module yet")
+    mistakes = importlib.import_module(f"autograder.assignments.mistakes.a{assignment}")
+    checks = {c.name: c for c in _checks(assignment)}
+    assert set(mistakes.MISCONCEPTIONS) <= set(checks)
+    for name, catalogue in mistakes.MISCONCEPTIONS.items():
+        assert checks[name].misconceptions is catalogue, name
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

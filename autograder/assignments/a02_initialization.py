@@ -21,10 +21,26 @@ import math
 
 import numpy as np
 
-import dlcore.functional as F
 import dlcore.init
-from autograder.declarations import Check, Misconception, compare_arrays
-from dlcore.layers import Dense, ReLU, Tanh
+from autograder.assignments.mistakes.a02_initialization import MISCONCEPTIONS
+from autograder.assignments.references.a02_initialization import (
+    _close_to,
+    _he_std,
+    _lsuv_compare,
+    _lsuv_reference,
+    _lsuv_steps,
+    _one_orthogonal,
+    _standardize_reference,
+    _stats_compare,
+    _stats_reference,
+    _tanh_factor,
+    _tanh_layers,
+    _variance_ratio_reference,
+    _whiten_reference,
+    _whole,
+    _xavier_std,
+)
+from autograder.checks import Check
 
 # The notebook asks for the student's own versions of these.
 WITHHELD = [
@@ -50,12 +66,6 @@ def _variance_ratio_inputs(rng):
         x = np.maximum(x, 0.0)  # ReLU outputs: E[x^2] differs from Var[x]
     W = rng.normal(0.05, 0.2, size=(n_out, n_in))  # a non-zero mean on purpose
     return {"x": x, "W": W}
-
-
-def _variance_ratio_reference(x, W):
-    s, _ = F.linear_forward(x, W, np.zeros(W.shape[0]))
-    n_in, _ = dlcore.init.fans(W.shape)
-    return np.float64(np.var(s) / (n_in * np.var(W) * np.mean(x**2)))
 
 
 # ------------------------------------------------------ Gaussian initializers
@@ -130,14 +140,6 @@ def _statistical_normal(std_of_shape, name):
     return compare
 
 
-def _xavier_std(shape):
-    return 1.0 / math.sqrt(math.prod(shape[1:]))
-
-
-def _he_std(shape):
-    return math.sqrt(2.0 / math.prod(shape[1:]))
-
-
 def _xavier_reference(seed):
     return _draw_all(dlcore.init.xavier_lecture, seed)
 
@@ -175,45 +177,6 @@ def _stats_call(fn, x, weights, dout):
         )
         outputs += tuple(activations) + tuple(grads)
     return outputs
-
-
-def _stats_compare(expected, received):
-    n_layers = len(expected) // 4
-    names = [
-        f"{what} of layer {l} ({activation})"
-        for activation in ("tanh", "relu")
-        for what in ("activations", "dJ/dW")
-        for l in range(1, n_layers + 1)
-    ]
-    if isinstance(received, tuple) and len(received) != len(expected):
-        return (
-            f"the network has {n_layers} layers, so expected {n_layers} activations "
-            f"and {n_layers} gradients; received {len(received) // 2} arrays in all"
-        )
-    return compare_arrays(expected, received, rtol=1e-9, atol=1e-12, names=names)
-
-
-def _stats_reference(x, weights, dout):
-    return _one_activation(x, weights, "tanh", dout) + _one_activation(
-        x, weights, "relu", dout
-    )
-
-
-def _one_activation(x, weights, activation, dout):
-    forward = F.tanh_forward if activation == "tanh" else F.relu_forward
-    backward = F.tanh_backward if activation == "tanh" else F.relu_backward
-    h, caches, activations = x, [], []
-    for W in weights:
-        s, linear_cache = F.linear_forward(h, W, np.zeros(W.shape[0]))
-        h, act_cache = forward(s)
-        caches.append((linear_cache, act_cache))
-        activations.append(h)
-    grads = [None] * len(weights)
-    g = dout
-    for l in reversed(range(len(weights))):
-        linear_cache, act_cache = caches[l]
-        g, grads[l], _ = F.linear_backward(backward(g, act_cache), linear_cache)
-    return tuple(activations) + tuple(grads)
 
 
 # ----------------------------------------------------------------- orthogonal
@@ -277,33 +240,6 @@ def _ortho_compare(expected, received):
     return None
 
 
-def _one_orthogonal(w, again, shape, gain):
-    w, again = np.asarray(w), np.asarray(again)
-    if w.shape != shape:
-        return f"expected an array of shape {shape}, received shape {w.shape}"
-    if w.dtype != np.float64:
-        return f"expected dtype float64, received dtype {w.dtype}"
-    if not np.array_equal(w, again):
-        return (
-            "two calls with generators made from the same seed gave different "
-            "weights: draw every random number from the rng argument"
-        )
-    rows = shape[0]
-    m = w.reshape(rows, -1)
-    cols = m.shape[1]
-    gram, which = (m @ m.T, "rows") if rows <= cols else (m.T @ m, "columns")
-    err = np.abs(gram - gain**2 * np.eye(gram.shape[0])).max()
-    if err > 1e-8:
-        return (
-            f"for shape {shape} (a {rows}x{cols} matrix) and gain {gain:.6g} the "
-            f"{which} should be orthogonal with length gain, i.e. the Gram matrix "
-            f"should be gain**2 * I; largest deviation {err:.3g}"
-        )
-    if np.abs(m - gain * np.eye(rows, cols)).max() < 1e-6:
-        return "the result is the identity matrix, not a random orthogonal matrix"
-    return None
-
-
 # ----------------------------------------------------------------------- lsuv
 
 
@@ -356,57 +292,6 @@ def _lsuv_call(fn, weights, biases, x, tol, max_iter):
     return outputs
 
 
-def _lsuv_reference(weights, biases, x, tol, max_iter):
-    outputs = ()
-    for activation in ("tanh", "relu"):
-        layers = []
-        rng = np.random.default_rng(0)
-        for W, b in zip(weights, biases, strict=True):
-            dense = Dense(W.shape[0])
-            dense.build((W.shape[1],), rng)
-            dense.params["W"][...] = W
-            dense.params["b"][...] = b
-            layers += [dense, Tanh() if activation == "tanh" else ReLU()]
-        report = dlcore.init.lsuv(
-            layers, x, tol=tol, max_iter=max_iter, orthonormal=False
-        )
-        outputs += (
-            tuple(layer.params["W"].copy() for layer in layers[::2])
-            + (np.array([r.variance for r in report]),)
-            + (np.array([r.iterations for r in report], dtype=np.int64),)
-            + (np.array(True),)
-        )
-    return outputs
-
-
-def _lsuv_compare(expected, received):
-    per_activation = len(expected) // 2
-    n = per_activation - 3  # number of layers
-    if not isinstance(received, tuple) or len(received) != len(expected):
-        return (
-            f"expected a list of {n} rescaled weights, a list of {n} variances and "
-            f"a list of {n} iteration counts"
-        )
-    for k, activation in enumerate(("tanh", "relu")):
-        exp = expected[k * per_activation : (k + 1) * per_activation]
-        rec = received[k * per_activation : (k + 1) * per_activation]
-        if not bool(rec[-1]):
-            return (
-                "the weights passed in were modified: copy them (W = W.copy()) "
-                "before rescaling, and return the copies"
-            )
-        names = [f"weights[{i}] ({activation})" for i in range(n)] + [
-            f"variances ({activation})",
-            f"iterations ({activation})",
-        ]
-        problem = compare_arrays(
-            tuple(exp[:-1]), tuple(rec[:-1]), rtol=1e-8, atol=1e-10, names=names
-        )
-        if problem:
-            return problem
-    return None
-
-
 # ------------------------------------------------------------- init_std
 
 _STD_CASES = [
@@ -446,22 +331,10 @@ def _preprocessing_inputs(rng):
     return {"x_train": x_train, "x": x}
 
 
-def _standardize_reference(x_train, x):
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    return (x - mean) / np.where(std > 0, std, 1.0)
-
-
 def _whiten_inputs(rng):
     inputs = _preprocessing_inputs(rng)
     inputs["eps"] = float(rng.choice([1e-2, 0.1]))
     return inputs
-
-
-def _whiten_reference(x_train, x, eps):
-    mean = x_train.mean(axis=0)
-    centred = x_train - mean
-    eigenvalues, vectors = np.linalg.eigh(centred.T @ centred / len(x_train))
-    return (x - mean) @ vectors @ np.diag(1.0 / np.sqrt(eigenvalues + eps)) @ vectors.T
 
 
 # ------------------------------------------------------------- questions
@@ -481,157 +354,6 @@ def _answered(answer):
         return np.float64(np.nan)
 
 
-def _close_to(what, rtol):
-    def compare(expected, received):
-        if not np.isfinite(received):
-            return f"expected a number for {what}, received {received}"
-        if abs(received / expected - 1.0) > rtol:
-            return f"{received:.6g} is not {what} (within {rtol:.0%})"
-        return None
-
-    return compare
-
-
-def _whole(what):
-    def compare(expected, received):
-        if not np.isfinite(received) or received != round(received):
-            return f"expected a whole number for {what}, received {received}"
-        if received != expected:
-            return f"{received:g} is not {what}"
-        return None
-
-    return compare
-
-
-def _tanh_factor():
-    """Std factor per layer near 0 (tanh ~ identity): sigma sqrt(n_in)."""
-    return np.float64(0.01 * math.sqrt(500))
-
-
-def _tanh_layers():
-    """Layers until the std, times the factor per layer from 1, is < 1e-3."""
-    return np.float64(math.ceil(math.log(1e-3) / math.log(0.01 * math.sqrt(500))))
-
-
-def _lsuv_steps():
-    """Rescalings under the model Var = a + v, a <- a / Var, a0 = 4, v = 0.1."""
-    weight_part, bias_part, steps = 4.0, 0.1, 0
-    while abs(weight_part + bias_part - 1.0) >= 1e-3:
-        weight_part /= weight_part + bias_part
-        steps += 1
-    return np.float64(steps)
-
-
-# ------------------------------------------------------- misconceptions
-#
-# Wrong answers written as a student would write them; each check names the
-# one a failing result matches. The random initializers' mistakes are told
-# apart by the spread and shape of their draws, not entry by entry.
-
-
-def _ratio(second_moment=True, fan_axis=1):
-    def variance_ratio(x, W):
-        s = x @ W.T
-        moment = np.mean(x**2) if second_moment else np.var(x)
-        return np.var(s) / (W.shape[fan_axis] * np.var(W) * moment)
-
-    return variance_ratio
-
-
-def _stds(variance=False, he_factor=2.0, glorot_factor=2.0):
-    def init_std(rule, n_in, n_out):
-        var = {
-            "xavier_lecture": 1.0 / n_in,
-            "glorot": glorot_factor / (n_in + n_out),
-            "he": he_factor / n_in,
-        }[rule]
-        return var if variance else math.sqrt(var)
-
-    return init_std
-
-
-def _normal_init(scale_of_shape, uniform=False):
-    def init(shape, rng):
-        std = scale_of_shape(shape)
-        if uniform:  # same std, a flat distribution
-            return rng.uniform(-math.sqrt(3.0) * std, math.sqrt(3.0) * std, shape)
-        return std * rng.standard_normal(shape)
-
-    return init
-
-
-def _same_spread(mistake, received):
-    """Same shapes, standard deviations within 3 % and similar kurtosis."""
-    for wrong, got in zip(mistake, received, strict=True):
-        wrong, got = np.asarray(wrong), np.asarray(got)
-        if wrong.shape != got.shape or abs(got.std() / wrong.std() - 1.0) > 0.03:
-            return False
-        kurtosis = [np.mean((a - a.mean()) ** 4) / a.std() ** 4 for a in (wrong, got)]
-        if abs(kurtosis[0] - kurtosis[1]) > 0.3:
-            return False
-    return True
-
-
-def _standardize(own_statistics=False, guard=True, ddof=0):
-    def standardize(x_train, x):
-        source = x if own_statistics else x_train
-        mean, std = source.mean(axis=0), source.std(axis=0, ddof=ddof)
-        with np.errstate(all="ignore"):
-            return (x - mean) / (np.where(std > 0, std, 1.0) if guard else std)
-
-    return standardize
-
-
-def _whiten(ddof=0, rotate_back=True, own_mean=False):
-    def zca_whiten(x_train, x, eps):
-        mean = x_train.mean(axis=0)
-        centred = x_train - mean
-        covariance = centred.T @ centred / (len(x_train) - ddof)
-        eigenvalues, vectors = np.linalg.eigh(covariance)
-        W = vectors @ np.diag(1.0 / np.sqrt(eigenvalues + eps))
-        W = W @ vectors.T if rotate_back else W
-        return (x - (x.mean(axis=0) if own_mean else mean)) @ W
-
-    return zca_whiten
-
-
-def _network_stats(slope=True, transpose=False):
-    def activations_and_gradients(x, weights, activation, dout):
-        f = np.tanh if activation == "tanh" else (lambda s: np.maximum(s, 0.0))
-        hs, ss, h = [x], [], x
-        for W in weights:
-            ss.append(h @ W.T)
-            h = f(ss[-1])
-            hs.append(h)
-        grads, g = [None] * len(weights), dout
-        for l in reversed(range(len(weights))):
-            if slope:
-                s = ss[l]
-                g = g * (1.0 - np.tanh(s) ** 2 if activation == "tanh" else s > 0)
-            grads[l] = hs[l].T @ g if transpose else g.T @ hs[l]
-            g = g @ weights[l]
-        return hs[1:], grads
-
-    return activations_and_gradients
-
-
-def _orthogonal(sign_fix=True, use_gain=True):
-    def orthogonal(shape, rng, gain=1.0):
-        rows, cols = shape[0], math.prod(shape[1:])
-        q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
-        if sign_fix:
-            q = q * np.sign(np.diag(r))
-        q = q.T if rows < cols else q
-        return q.reshape(shape) * (gain if use_gain else 1.0)
-
-    return orthogonal
-
-
-_FAN_OUT = (
-    "the spread of your weights follows the number of outputs (shape[0]); "
-    "the forward condition counts the inputs each unit sums over."
-)
-
 CHECKS = [
     Check(
         name="variance_ratio",
@@ -640,19 +362,12 @@ CHECKS = [
         call=lambda fn, x, W: np.float64(fn(x, W)),
         reference=_variance_ratio_reference,
         rtol=1e-9,
-        hint="The lecture's variance formula for one score, with every statistic "
-        "measured over all entries; look again at which moment of the inputs it "
-        "uses, and which dimension of W is the fan-in.",
-        misconceptions=(
-            Misconception(
-                "variance_of_inputs",
-                "you use the variance of the inputs; the formula needs their "
-                "second moment, which differs when the inputs do not have mean 0 "
-                "(ReLU outputs, for one).",
-                answer=_ratio(second_moment=False),
-            ),
-            Misconception("fan_out", _FAN_OUT, answer=_ratio(fan_axis=0)),
+        hint=(
+            "The lecture's variance formula for one score, with every statistic "
+            "measured over all entries; look again at which moment of the inputs it "
+            "uses, and which dimension of W is the fan-in."
         ),
+        misconceptions=MISCONCEPTIONS["variance_ratio"],
     ),
     Check(
         name="init_std",
@@ -670,26 +385,7 @@ CHECKS = [
             "backward ones for glorot, the forward one with ReLU's halved "
             "second moment for he. The function returns a standard deviation."
         ),
-        misconceptions=(
-            Misconception(
-                "variance_not_std",
-                "your values are variances; the function returns the standard "
-                "deviation of the weights.",
-                answer=_stds(variance=True),
-            ),
-            Misconception(
-                "he_without_relu_factor",
-                "your he equals xavier_lecture: ReLU zeroes half of the inputs, "
-                "which the variance must make up for.",
-                answer=_stds(he_factor=1.0),
-            ),
-            Misconception(
-                "glorot_not_averaged",
-                "your glorot is half of what averaging the forward and backward "
-                "conditions gives.",
-                answer=_stds(glorot_factor=1.0),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["init_std"],
     ),
     Check(
         name="q_tanh_factor",
@@ -700,15 +396,7 @@ CHECKS = [
         compare=_close_to("the factor per layer", 0.01),
         hint="Near 0 tanh is the identity: the factor is the one a linear layer "
         "applies to the standard deviation.",
-        misconceptions=(
-            Misconception(
-                "variance_factor",
-                "your factor multiplies the variance; the question asks for the "
-                "factor of the standard deviation.",
-                variant=lambda: _tanh_factor() ** 2,
-                matches=lambda mistake, got: abs(got / mistake - 1.0) <= 0.01,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["q_tanh_factor"],
     ),
     Check(
         name="q_tanh_layers",
@@ -718,14 +406,7 @@ CHECKS = [
         reference=_tanh_layers,
         compare=_whole("the first layer whose activations have std below 1e-3"),
         hint="The input has std 1; each layer multiplies it by your factor.",
-        misconceptions=(
-            Misconception(
-                "one_layer_short",
-                "after your number of layers the std is still at least 1e-3: the "
-                "answer is the first layer below it.",
-                variant=lambda: _tanh_layers() - 1,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["q_tanh_layers"],
     ),
     Check(
         name="standardize",
@@ -735,28 +416,7 @@ CHECKS = [
         reference=_standardize_reference,
         hint="Per feature (column), with statistics of the training set only; "
         "think about a feature that never changes in the training set.",
-        misconceptions=(
-            Misconception(
-                "own_statistics",
-                "you standardise x with its own statistics; new data is "
-                "transformed with the training set's, so train and test see the "
-                "same map.",
-                answer=_standardize(own_statistics=True),
-            ),
-            Misconception(
-                "constant_feature",
-                "a constant training feature has standard deviation 0 and your "
-                "division gives NaN or infinity there; such a feature is only "
-                "centred.",
-                answer=_standardize(guard=False),
-            ),
-            Misconception(
-                "unbiased_std",
-                "your standard deviation divides by N - 1 (ddof=1); the course "
-                "uses the training set's own, np.std's default.",
-                answer=_standardize(ddof=1),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["standardize"],
     ),
     Check(
         name="zca_whiten",
@@ -767,27 +427,7 @@ CHECKS = [
         hint="Everything comes from the training set: its mean, its covariance "
         "(divided by N) and that covariance's eigendecomposition. ZCA rescales "
         "each eigen-direction and rotates back.",
-        misconceptions=(
-            Misconception(
-                "unbiased_covariance",
-                "your covariance divides by N - 1; the course whitens with the "
-                "training set's own covariance.",
-                answer=_whiten(ddof=1),
-            ),
-            Misconception(
-                "pca_whitening",
-                "your map rescales the eigen-directions but does not rotate back: "
-                "that is PCA whitening. ZCA stays as close as possible to the "
-                "original features.",
-                answer=_whiten(rotate_back=False),
-            ),
-            Misconception(
-                "own_mean",
-                "you centre x with its own mean; new data is centred with the "
-                "training mean.",
-                answer=_whiten(own_mean=True),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["zca_whiten"],
     ),
     Check(
         name="xavier_lecture",
@@ -802,28 +442,7 @@ CHECKS = [
             "every channel and kernel position); draw from a normal distribution "
             "with the given rng."
         ),
-        misconceptions=(
-            Misconception(
-                "fan_out",
-                _FAN_OUT,
-                answer=_normal_init(lambda shape: 1.0 / math.sqrt(shape[0])),
-                matches=_same_spread,
-            ),
-            Misconception(
-                "kernel_size_ignored",
-                "your fan-in of a convolution kernel counts the input channels "
-                "only; each output sums over the kernel positions too.",
-                answer=_normal_init(lambda shape: 1.0 / math.sqrt(shape[1])),
-                matches=_same_spread,
-            ),
-            Misconception(
-                "uniform_draw",
-                "your weights have the right spread but come from a uniform "
-                "distribution; this initializer is a normal one.",
-                answer=_normal_init(_xavier_std, uniform=True),
-                matches=_same_spread,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["xavier_lecture"],
     ),
     Check(
         name="he_normal",
@@ -836,21 +455,7 @@ CHECKS = [
             "Your init_std('he', ...) with the fan-in (as for xavier_lecture); "
             "draw from a normal distribution with the given rng."
         ),
-        misconceptions=(
-            Misconception(
-                "xavier_spread",
-                "your weights have the spread of xavier_lecture: ReLU zeroes half "
-                "of the inputs, which He's variance makes up for.",
-                answer=_normal_init(_xavier_std),
-                matches=_same_spread,
-            ),
-            Misconception(
-                "fan_out",
-                _FAN_OUT,
-                answer=_normal_init(lambda shape: math.sqrt(2.0 / shape[0])),
-                matches=_same_spread,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["he_normal"],
     ),
     Check(
         name="activations_and_gradients",
@@ -865,20 +470,7 @@ CHECKS = [
             "layer's scores, then the weight gradient from the layer's input, "
             "then on through W."
         ),
-        misconceptions=(
-            Misconception(
-                "slope_missing",
-                "your backward pass goes through the weights but not through the "
-                "activations' slopes.",
-                answer=_network_stats(slope=False),
-            ),
-            Misconception(
-                "dW_transposed",
-                "your weight gradients have the shape of W transposed: a gradient "
-                "has the shape of its variable.",
-                answer=_network_stats(transpose=True),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["activations_and_gradients"],
     ),
     Check(
         name="q_xavier_relu_factor",
@@ -889,15 +481,7 @@ CHECKS = [
         compare=_close_to("the factor per layer", 0.01),
         hint="With n_in Var[w] = 1, Var[s] equals the second moment of the "
         "layer's input; what does a ReLU do to the second moment of a symmetric s?",
-        misconceptions=(
-            Misconception(
-                "variance_factor",
-                "your factor is the one of the variance; the question asks for the "
-                "factor of the standard deviation.",
-                variant=lambda: 0.5,
-                matches=lambda mistake, got: abs(got / mistake - 1.0) <= 0.01,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["q_xavier_relu_factor"],
     ),
     Check(
         name="orthogonal",
@@ -912,20 +496,7 @@ CHECKS = [
             "matrix. Mind the sign conventions of QR, which make the result "
             "non-uniform, and the gain."
         ),
-        misconceptions=(
-            Misconception(
-                "signs_not_fixed",
-                "your matrices are orthogonal but not uniformly distributed: QR "
-                "makes the diagonal of R one-signed, which biases Q. Undo that "
-                "with the signs of R's diagonal.",
-                answer=_orthogonal(sign_fix=False),
-            ),
-            Misconception(
-                "gain_ignored",
-                "your rows (or columns) have length 1 whatever the gain.",
-                answer=_orthogonal(use_gain=False),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["orthogonal"],
     ),
     Check(
         name="lsuv",

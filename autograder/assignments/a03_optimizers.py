@@ -22,13 +22,31 @@ with the number the derivation gives. ``early_stopping`` is compared with
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from autograder.declarations import Check, Misconception
-from dlcore.callbacks import EarlyStopping
-from dlcore.optim import SGD, Adadelta, Adagrad, Adam, Adamax, NAdam, RMSprop
+from autograder.assignments.mistakes.a03_optimizers import MISCONCEPTIONS
+from autograder.assignments.references.a03_optimizers import (
+    _ADAM_BETA1,
+    _HALF_LIFE,
+    _VELOCITY_GAIN_GAMMA,
+    _adadelta_reference,
+    _adagrad_reference,
+    _adam_reference,
+    _adamax_reference,
+    _bias_reference,
+    _decay_reference,
+    _first_step_reference,
+    _library_reference,
+    _lookahead_reference,
+    _momentum_reference,
+    _nadam_reference,
+    _nesterov_reference,
+    _number_near,
+    _rmsprop_reference,
+    _stopping_reference,
+    _weights_reference,
+)
+from autograder.checks import Check
 
 # The optimizer classes stay available: the notebook's demos use them next to
 # the students' functions, which are compared with them.
@@ -304,412 +322,6 @@ def _answer_call(fn):
     return fn()
 
 
-# ----------------------------------------------------------------- references
-
-
-def _run_library(optimizer, theta0, curv, center, steps, after_step=None):
-    """Trajectory of a dlcore optimizer; ``after_step(param, state)`` maps the
-    parameter to what is recorded (default: the parameter itself)."""
-    params = {"theta": theta0.copy()}
-    record = after_step or (lambda param, state: param.copy())
-    path = [theta0.copy()]
-    for _ in range(steps):
-        grads = {"theta": _gradient(params["theta"], curv, center)}
-        optimizer.step(params, grads)
-        path.append(record(params["theta"], optimizer.state_of(params["theta"])))
-    return np.stack(path), optimizer.state_of(params["theta"])
-
-
-def _momentum_reference(theta0, curv, center, lr, steps, gamma):
-    path, state = _run_library(SGD(lr=lr, momentum=gamma), theta0, curv, center, steps)
-    return path, lr * state["momentum_buffer"]
-
-
-def _decay_reference(theta0, curv, center, lr, steps, gamma, weight_decay):
-    optimizer = SGD(lr=lr, momentum=gamma, weight_decay=weight_decay)
-    path, state = _run_library(optimizer, theta0, curv, center, steps)
-    return path, lr * state["momentum_buffer"]
-
-
-def _weights_reference(t, lr, gamma):
-    """Feed gradient e_k at step k: the buffer then holds each step's weight."""
-    optimizer = SGD(lr=lr, momentum=gamma)
-    params = {"theta": np.zeros(t)}
-    for k in range(t):
-        optimizer.step(params, {"theta": np.eye(t)[k]})
-    return lr * optimizer.state_of(params["theta"])["momentum_buffer"]
-
-
-def _lookahead_reference(phi, v_old, v_new, gamma):
-    # theta^t = phi^t + gamma v^t, theta^{t+1} = theta^t - v^{t+1},
-    # phi^{t+1} = theta^{t+1} - gamma v^{t+1}
-    return phi + gamma * v_old - (1.0 + gamma) * v_new
-
-
-def _nesterov_reference(theta0, curv, center, lr, steps, gamma):
-    # dlcore's SGD(nesterov=True) holds the look-ahead point phi = theta - gamma v
-    # with v = lr * b; undo the substitution to get the lectures' theta.
-    def lecture_theta(phi, state):
-        return phi + gamma * lr * state["momentum_buffer"]
-
-    optimizer = SGD(lr=lr, momentum=gamma, nesterov=True)
-    path, state = _run_library(optimizer, theta0, curv, center, steps, lecture_theta)
-    return path, lr * state["momentum_buffer"]
-
-
-def _library_reference(theta0, curv, center, lr, steps, gamma):
-    optimizer = SGD(lr=lr, momentum=gamma, nesterov=True)
-    path, state = _run_library(optimizer, theta0, curv, center, steps)
-    return path, state["momentum_buffer"].copy()
-
-
-def _adagrad_reference(theta0, curv, center, lr, steps, eps):
-    path, state = _run_library(Adagrad(lr=lr, eps=eps), theta0, curv, center, steps)
-    return path, state["sum"].copy()
-
-
-def _rmsprop_reference(theta0, curv, center, lr, steps, alpha, eps):
-    optimizer = RMSprop(lr=lr, alpha=alpha, eps=eps)
-    path, state = _run_library(optimizer, theta0, curv, center, steps)
-    return path, state["square_avg"].copy()
-
-
-def _bias_reference(betas, ts):
-    """Adam's first average after t constant unit gradients, per (beta, t)."""
-    factors = []
-    for beta, t in zip(betas, ts, strict=True):
-        optimizer = Adam(lr=1e-3, betas=(float(beta), 0.999))
-        params = {"theta": np.zeros(1)}
-        for _ in range(int(t)):
-            optimizer.step(params, {"theta": np.ones(1)})
-        factors.append(float(optimizer.state_of(params["theta"])["exp_avg"][0]))
-    return np.array(factors)
-
-
-def _first_step_reference(grad, lr, beta1, beta2):
-    m, v = (1.0 - beta1) * grad, (1.0 - beta2) * grad**2
-    return -lr * m / np.sqrt(v)
-
-
-def _adam_reference(theta0, curv, center, lr, steps, beta1, beta2, eps):
-    optimizer = Adam(lr=lr, betas=(beta1, beta2), eps=eps)
-    path, state = _run_library(optimizer, theta0, curv, center, steps)
-    return path, state["exp_avg"].copy(), state["exp_avg_sq"].copy()
-
-
-def _adadelta_reference(theta0, curv, center, lr, steps, rho, eps):
-    optimizer = Adadelta(lr=lr, rho=rho, eps=eps)
-    return _run_library(optimizer, theta0, curv, center, steps)[0]
-
-
-def _adamax_reference(theta0, curv, center, lr, steps, beta1, beta2, eps):
-    optimizer = Adamax(lr=lr, betas=(beta1, beta2), eps=eps)
-    return _run_library(optimizer, theta0, curv, center, steps)[0]
-
-
-def _nadam_reference(
-    theta0, curv, center, lr, steps, beta1, beta2, eps, momentum_decay
-):
-    optimizer = NAdam(
-        lr=lr, betas=(beta1, beta2), eps=eps, momentum_decay=momentum_decay
-    )
-    return _run_library(optimizer, theta0, curv, center, steps)[0]
-
-
-class _Recorder:
-    """The minimum of a model that EarlyStopping touches."""
-
-    stop_training = False
-
-
-def _stopping_reference(curves, patiences, min_deltas):
-    results = []
-    for curve, patience, min_delta in zip(curves, patiences, min_deltas, strict=True):
-        callback = EarlyStopping(
-            monitor="val_loss", patience=patience, min_delta=min_delta
-        )
-        model = _Recorder()
-        callback.set_model(model)
-        callback.on_train_begin()
-        stop = -1
-        for epoch, value in enumerate(curve):
-            callback.on_epoch_end(epoch, {"val_loss": float(value)})
-            if model.stop_training:
-                stop = epoch
-                break
-        results.append([stop, callback.best_epoch])
-    return np.array(results, dtype=np.int64)
-
-
-# The inline questions' answers, from the derivations in the notebook.
-_VELOCITY_GAIN_GAMMA = 0.95  # q_velocity_gain: v -> lr * g / (1 - gamma)
-_ADAM_BETA1 = 0.9  # q_adam_beta2: (1 - beta1) = sqrt(1 - beta2)
-_DECAY_LR, _DECAY_LAMBDA = 0.1, 1e-3  # q_decay_half_life: (1 - lr lam)^t <= 1/2
-
-
-def _number_near(expected, tolerance, hint):
-    """A compare for a numeric answer: within ``tolerance`` of ``expected``."""
-
-    def compare(_, received):
-        try:
-            value = float(received)
-        except (TypeError, ValueError):
-            return f"expected a number, received {type(received).__name__}"
-        if abs(value - expected) <= tolerance:
-            return None
-        return f"{value:g} is not the value the derivation gives ({hint})"
-
-    return compare
-
-
-_HALF_LIFE = math.ceil(math.log(0.5) / math.log(1.0 - _DECAY_LR * _DECAY_LAMBDA))
-
-
-# ------------------------------------------------------------- misconceptions
-#
-# Wrong update rules written as a student would write them; each check names
-# the one a failing result matches.
-
-
-def _momentum_old_velocity(theta, grad, velocity, lr, gamma):
-    return theta - velocity, gamma * velocity + lr * grad
-
-
-def _momentum_buffer(theta, grad, velocity, lr, gamma):
-    velocity = gamma * velocity + grad
-    return theta - lr * velocity, velocity
-
-
-def _momentum_uphill(theta, grad, velocity, lr, gamma):
-    velocity = gamma * velocity + lr * grad
-    return theta + velocity, velocity
-
-
-def _momentum_average(theta, grad, velocity, lr, gamma):
-    velocity = gamma * velocity + (1 - gamma) * lr * grad
-    return theta - velocity, velocity
-
-
-def _weights_newest_first(t, lr, gamma):
-    return lr * gamma ** np.arange(t)
-
-
-def _weights_extra_factor(t, lr, gamma):
-    return lr * gamma ** (t - np.arange(t))
-
-
-def _weights_without_lr(t, lr, gamma):
-    return gamma ** (t - 1 - np.arange(t))
-
-
-def _nesterov_at_theta(theta, velocity, grad_fn, lr, gamma):
-    velocity = gamma * velocity + lr * grad_fn(theta)
-    return theta - velocity, velocity
-
-
-def _nesterov_behind(theta, velocity, grad_fn, lr, gamma):
-    velocity = gamma * velocity + lr * grad_fn(theta + gamma * velocity)
-    return theta - velocity, velocity
-
-
-def _lookahead_no_old(phi, v_old, v_new, gamma):
-    return phi - (1 + gamma) * v_new
-
-
-def _lookahead_plain(phi, v_old, v_new, gamma):
-    return phi - v_new
-
-
-def _library_velocity(phi, grad, buffer, lr, momentum):
-    buffer = momentum * buffer + lr * grad
-    return phi - (lr * grad + momentum * buffer), buffer
-
-
-def _library_plain(phi, grad, buffer, lr, momentum):
-    buffer = momentum * buffer + grad
-    return phi - lr * buffer, buffer
-
-
-def _adagrad_eps_inside(theta, grad, G, lr, eps=1e-10):
-    G = G + grad**2
-    return theta - lr * grad / np.sqrt(G + eps), G
-
-
-def _adagrad_old_sum(theta, grad, G, lr, eps=1e-10):
-    return theta - lr * grad / (np.sqrt(G) + eps), G + grad**2
-
-
-def _adagrad_no_root(theta, grad, G, lr, eps=1e-10):
-    G = G + grad**2
-    return theta - lr * grad / (G + eps), G
-
-
-def _rmsprop_eps_inside(theta, grad, G, lr, alpha=0.99, eps=1e-8):
-    G = alpha * G + (1 - alpha) * grad**2
-    return theta - lr * grad / np.sqrt(G + eps), G
-
-
-def _rmsprop_weights_swapped(theta, grad, G, lr, alpha=0.99, eps=1e-8):
-    G = (1 - alpha) * G + alpha * grad**2
-    return theta - lr * grad / (np.sqrt(G) + eps), G
-
-
-def _rmsprop_sum(theta, grad, G, lr, alpha=0.99, eps=1e-8):
-    G = G + grad**2
-    return theta - lr * grad / (np.sqrt(G) + eps), G
-
-
-def _bias_one_step_short(beta, t):
-    return 1 - beta ** (t - 1)
-
-
-def _bias_power_only(beta, t):
-    return beta**t
-
-
-def _first_step_uphill(grad, lr, beta1, beta2):
-    return lr * (1 - beta1) / np.sqrt(1 - beta2) * np.sign(grad)
-
-
-def _first_step_corrected(grad, lr, beta1, beta2):
-    return -lr * np.sign(grad)
-
-
-def _first_step_no_root(grad, lr, beta1, beta2):
-    return -lr * (1 - beta1) / (1 - beta2) * np.sign(grad)
-
-
-def _adam(correct=True, eps_inside=False, shift_t=0, keep_corrected=False):
-    """An Adam step with one thing changed."""
-
-    def step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-        m = beta1 * m + (1 - beta1) * grad
-        v = beta2 * v + (1 - beta2) * grad**2
-        m_hat, v_hat = m, v
-        if correct:
-            m_hat = m / (1 - beta1 ** (t + shift_t))
-            v_hat = v / (1 - beta2 ** (t + shift_t))
-        root = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
-        theta = theta - lr * m_hat / root
-        return (theta, m_hat, v_hat) if keep_corrected else (theta, m, v)
-
-    return step
-
-
-def _adadelta(eps_outside=False, old_G=False, use_lr=True):
-    """An Adadelta step with one thing changed."""
-
-    def step(theta, grad, G, U, lr=1.0, rho=0.9, eps=1e-6):
-        new_G = rho * G + (1 - rho) * grad**2
-        scale_G = G if old_G else new_G
-        if eps_outside:
-            delta = (np.sqrt(U) + eps) / (np.sqrt(scale_G) + eps) * grad
-        else:
-            delta = np.sqrt(U + eps) / np.sqrt(scale_G + eps) * grad
-        U = rho * U + (1 - rho) * delta**2
-        return theta - (lr if use_lr else 1.0) * delta, new_G, U
-
-    return step
-
-
-def _adamax(correct_m=True, correct_u=False, absolute=True):
-    """An Adamax step with one thing changed."""
-
-    def step(theta, grad, m, u, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        m = beta1 * m + (1 - beta1) * grad
-        size = np.abs(grad) if absolute else grad
-        u = np.maximum(beta2 * u, size + eps)
-        m_hat = m / (1 - beta1**t) if correct_m else m
-        u_hat = u / (1 - beta2**t) if correct_u else u
-        return theta - lr * m_hat / u_hat, m, u
-
-    return step
-
-
-def _nadam(product_late=False, eps_inside=False):
-    """A NAdam step with one thing changed."""
-
-    def step(
-        theta,
-        grad,
-        m,
-        v,
-        mu_product,
-        t,
-        lr,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        momentum_decay=4e-3,
-    ):
-        mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
-        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
-        before = mu_product
-        mu_product = mu_product * mu
-        used = before if product_late else mu_product
-        m = beta1 * m + (1 - beta1) * grad
-        v = beta2 * v + (1 - beta2) * grad**2
-        m_hat = mu_next * m / (1 - used * mu_next) + (1 - mu) * grad / (1 - used)
-        v_hat = v / (1 - beta2**t)
-        root = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
-        return theta - lr * m_hat / root, m, v, mu_product
-
-    return step
-
-
-def _decay_decoupled(theta, grad, velocity, lr, gamma, weight_decay):
-    velocity = gamma * velocity + lr * grad
-    return theta - velocity - lr * weight_decay * theta, velocity
-
-
-def _decay_uphill(theta, grad, velocity, lr, gamma, weight_decay):
-    velocity = gamma * velocity + lr * (grad - weight_decay * theta)
-    return theta - velocity, velocity
-
-
-def _stopping(improves, stops, shift=0):
-    """Early stopping with its own rule for an improvement and for stopping."""
-
-    def early_stopping(val_losses, patience, min_delta=0.0):
-        best, best_epoch, waited = np.inf, 0, 0
-        for epoch, loss in enumerate(val_losses):
-            if improves(loss, best, min_delta):
-                best, best_epoch, waited = loss, epoch, 0
-            else:
-                waited += 1
-                if stops(waited, patience):
-                    return epoch + shift, best_epoch + shift
-        return None, best_epoch + shift
-
-    return early_stopping
-
-
-def _strictly_better(loss, best, min_delta):
-    return loss < best - min_delta
-
-
-def _tie_improves(loss, best, min_delta):
-    return loss <= best - min_delta
-
-
-def _delta_ignored(loss, best, min_delta):
-    return loss < best
-
-
-def _patience_reached(waited, patience):
-    return waited >= patience
-
-
-def _patience_exceeded(waited, patience):
-    return waited > patience
-
-
-_EPS_INSIDE = (
-    "eps sits inside your square root. It only guards the division, so here it "
-    "is added to the root itself; inside, it changes every step while the "
-    "squared gradients are small."
-)
-
 CHECKS = [
     Check(
         name="momentum_step",
@@ -727,32 +339,7 @@ CHECKS = [
             "In this notebook's form the velocity already holds the learning rate: "
             "theta moves by the velocity itself, downhill.",
         ),
-        misconceptions=(
-            Misconception(
-                "moves_by_old_velocity",
-                "theta moves by the velocity of the previous step: your first step "
-                "does not move at all. Update the velocity before using it.",
-                answer=_momentum_old_velocity,
-            ),
-            Misconception(
-                "velocity_without_lr",
-                "your trajectory is right but your velocity is lr times too large: "
-                "you keep PyTorch's buffer. Here the velocity includes the step size.",
-                answer=_momentum_buffer,
-            ),
-            Misconception(
-                "uphill",
-                "your theta climbs: the velocity points uphill, along the gradient.",
-                answer=_momentum_uphill,
-            ),
-            Misconception(
-                "averaged_gradient",
-                "your velocity is a weighted average (the gradient scaled by "
-                "1 - gamma); the lecture's momentum adds the whole lr * gradient "
-                "contribution at each step.",
-                answer=_momentum_average,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["momentum_step"],
     ),
     Check(
         name="momentum_weights",
@@ -766,27 +353,7 @@ CHECKS = [
         hint="Unroll the recurrence from v^0 = 0 and read off each gradient's "
         "coefficient: each step that passes after a gradient enters multiplies it "
         "once more by gamma.",
-        misconceptions=(
-            Misconception(
-                "newest_first",
-                "your weights are in the reverse order: entry k belongs to the "
-                "gradient of step k, so the oldest comes first and has the smallest "
-                "weight.",
-                answer=_weights_newest_first,
-            ),
-            Misconception(
-                "one_factor_too_many",
-                "each of your weights has one factor gamma too many: the newest "
-                "gradient has not been decayed yet.",
-                answer=_weights_extra_factor,
-            ),
-            Misconception(
-                "without_lr",
-                "your weights miss the learning rate that each gradient enters the "
-                "velocity with.",
-                answer=_weights_without_lr,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["momentum_weights"],
     ),
     Check(
         name="q_velocity_gain",
@@ -797,14 +364,7 @@ CHECKS = [
             1.0 / (1.0 - _VELOCITY_GAIN_GAMMA), 1e-6, "sum the geometric series"
         ),
         hint="Let t grow in your unrolled sum with a constant gradient g.",
-        misconceptions=(
-            Misconception(
-                "series_from_one",
-                "your geometric series leaves out its first term, the newest "
-                "gradient's (the power 0).",
-                variant=lambda: _VELOCITY_GAIN_GAMMA / (1.0 - _VELOCITY_GAIN_GAMMA),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["q_velocity_gain"],
     ),
     Check(
         name="nesterov_step",
@@ -817,20 +377,7 @@ CHECKS = [
         outputs=("trajectory of theta (one row per step)", "final velocity"),
         hint="Nesterov's only change to momentum is where the gradient is taken: "
         "at the point the old velocity is about to carry theta to.",
-        misconceptions=(
-            Misconception(
-                "gradient_at_theta",
-                "your gradient is taken at theta itself: that is plain momentum. "
-                "Nesterov looks ahead first.",
-                answer=_nesterov_at_theta,
-            ),
-            Misconception(
-                "looks_behind",
-                "your look-ahead point lies on the wrong side of theta: the "
-                "velocity is about to move theta downhill.",
-                answer=_nesterov_behind,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["nesterov_step"],
     ),
     Check(
         name="lookahead_next",
@@ -841,20 +388,7 @@ CHECKS = [
         outputs=("phi^(t+1)",),
         hint="Write theta^t and theta^(t+1) in terms of phi and the velocities, "
         "then use the momentum step between them.",
-        misconceptions=(
-            Misconception(
-                "old_velocity_dropped",
-                "your phi^(t+1) has no term in the old velocity: it enters when you "
-                "write theta^t in terms of phi^t.",
-                answer=_lookahead_no_old,
-            ),
-            Misconception(
-                "plain_step",
-                "your phi moves like theta does; phi is the look-ahead point, so "
-                "both its definition at t and at t+1 add velocity terms.",
-                answer=_lookahead_plain,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["lookahead_next"],
     ),
     Check(
         name="nesterov_library_step",
@@ -867,22 +401,7 @@ CHECKS = [
         outputs=("trajectory of phi (one row per step)", "final buffer"),
         hint="Update the buffer first; the step on phi then uses the gradient and "
         "the buffer as your derivation gives them.",
-        misconceptions=(
-            Misconception(
-                "buffer_holds_lr",
-                "your trajectory is right but your buffer is lr times too large: "
-                "the library form keeps the buffer of gradients, without the "
-                "learning rate.",
-                answer=_library_velocity,
-            ),
-            Misconception(
-                "plain_momentum",
-                "your step on phi uses the buffer from before this step's update, "
-                "which makes it plain momentum; the derivation gives the updated "
-                "one.",
-                answer=_library_plain,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["nesterov_library_step"],
     ),
     Check(
         name="adagrad_step",
@@ -896,20 +415,7 @@ CHECKS = [
         hint="G accumulates every squared gradient so far, this step's included; "
         "each coordinate's step is divided by the root of its own G, and eps only "
         "guards that division.",
-        misconceptions=(
-            Misconception("eps_inside_root", _EPS_INSIDE, answer=_adagrad_eps_inside),
-            Misconception(
-                "step_before_accumulating",
-                "your step divides by G before this step's squared gradient is added.",
-                answer=_adagrad_old_sum,
-            ),
-            Misconception(
-                "no_square_root",
-                "your step divides by G itself; AdaGrad divides by a root, so the "
-                "step keeps the units of the gradient.",
-                answer=_adagrad_no_root,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["adagrad_step"],
     ),
     Check(
         name="rmsprop_step",
@@ -922,21 +428,7 @@ CHECKS = [
         outputs=("trajectory of theta (one row per step)", "final G"),
         hint="Like AdaGrad, but G is an exponential moving average of the squared "
         "gradients: alpha is the weight of the old average.",
-        misconceptions=(
-            Misconception("eps_inside_root", _EPS_INSIDE, answer=_rmsprop_eps_inside),
-            Misconception(
-                "weights_swapped",
-                "in your average alpha weighs the new squared gradient; alpha is "
-                "the weight of the old average.",
-                answer=_rmsprop_weights_swapped,
-            ),
-            Misconception(
-                "sum_not_average",
-                "your G adds up the squared gradients (AdaGrad); RMSprop forgets "
-                "old ones with its moving average.",
-                answer=_rmsprop_sum,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["rmsprop_step"],
     ),
     Check(
         name="bias_factor",
@@ -950,20 +442,7 @@ CHECKS = [
         hint="Unroll M_t from M_0 = 0 with a constant gradient and sum the finite "
         "geometric series.",
         more_hints=("Check your formula at t = 1, where M_1 is easy to write down.",),
-        misconceptions=(
-            Misconception(
-                "one_step_short",
-                "your factor is the one of the step before: it is 0 at t = 1, "
-                "where M_1 is already a fraction of the gradient.",
-                answer=_bias_one_step_short,
-            ),
-            Misconception(
-                "weight_of_the_start",
-                "your factor is the weight left on the zero start, the part that "
-                "is missing; c_t is the part that is there.",
-                answer=_bias_power_only,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["bias_factor"],
     ),
     Check(
         name="uncorrected_first_step",
@@ -974,25 +453,7 @@ CHECKS = [
         outputs=("theta_1 - theta_0",),
         hint="After one step from zero, both averages are known in closed form; "
         "put them into the step without the correction.",
-        misconceptions=(
-            Misconception(
-                "uphill",
-                "your step goes uphill: the change of theta has the opposite sign "
-                "of the gradient.",
-                answer=_first_step_uphill,
-            ),
-            Misconception(
-                "corrected",
-                "your step is the corrected one (exactly lr long); the question is "
-                "about the step without the bias correction.",
-                answer=_first_step_corrected,
-            ),
-            Misconception(
-                "root_forgotten",
-                "the second average enters your step without its square root.",
-                answer=_first_step_no_root,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["uncorrected_first_step"],
     ),
     Check(
         name="q_adam_beta2",
@@ -1004,14 +465,7 @@ CHECKS = [
         ),
         hint="Your uncorrected first step has length lr times a factor of beta1 "
         "and beta2: when is that factor 1?",
-        misconceptions=(
-            Misconception(
-                "root_ignored",
-                "with your beta2 the factor is not 1: the second average enters "
-                "under a square root.",
-                variant=lambda: _ADAM_BETA1,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["q_adam_beta2"],
     ),
     Check(
         name="adam_step",
@@ -1028,30 +482,7 @@ CHECKS = [
             "Your bias_factor is the correction of each average; eps only guards "
             "the division.",
         ),
-        misconceptions=(
-            Misconception(
-                "no_bias_correction",
-                "your first steps are too short: the averages start at zero and are "
-                "not corrected for it.",
-                answer=_adam(correct=False),
-            ),
-            Misconception(
-                "eps_inside_root", _EPS_INSIDE, answer=_adam(eps_inside=True)
-            ),
-            Misconception(
-                "t_off_by_one",
-                "your correction uses the factor of the next step: t already counts "
-                "from 1 when the first step is taken.",
-                answer=_adam(shift_t=1),
-            ),
-            Misconception(
-                "corrected_state",
-                "you return the corrected averages as the new state, so the next "
-                "step corrects them a second time; the state holds the plain "
-                "running averages.",
-                answer=_adam(keep_corrected=True),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["adam_step"],
     ),
     Check(
         name="adadelta_step",
@@ -1068,25 +499,7 @@ CHECKS = [
             "In Adadelta eps goes inside both roots: without it the very first "
             "step, with U = 0, would be zero.",
         ),
-        misconceptions=(
-            Misconception(
-                "eps_outside_roots",
-                "your eps is added after the square roots; in Adadelta it sits "
-                "inside both, which is what lets the first step (U = 0) move.",
-                answer=_adadelta(eps_outside=True),
-            ),
-            Misconception(
-                "step_before_G",
-                "your step uses G from before this step's squared gradient.",
-                answer=_adadelta(old_G=True),
-            ),
-            Misconception(
-                "lr_ignored",
-                "your theta moves by Delta without the learning rate (dlcore and "
-                "PyTorch scale it by lr).",
-                answer=_adadelta(use_lr=False),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["adadelta_step"],
     ),
     Check(
         name="adamax_step",
@@ -1100,24 +513,7 @@ CHECKS = [
         hint="Adamax replaces the second average by a running maximum of gradient "
         "sizes (an infinity norm); think about which of the two needs a bias "
         "correction.",
-        misconceptions=(
-            Misconception(
-                "max_corrected",
-                "you bias-correct the running maximum too; a maximum is not pulled "
-                "towards its zero start, only the average m is.",
-                answer=_adamax(correct_u=True),
-            ),
-            Misconception(
-                "signed_gradient",
-                "your running maximum compares signed gradients; it tracks their size.",
-                answer=_adamax(absolute=False),
-            ),
-            Misconception(
-                "m_not_corrected",
-                "your first average is used without its bias correction.",
-                answer=_adamax(correct_m=False),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["adamax_step"],
     ),
     Check(
         name="nadam_step",
@@ -1130,17 +526,7 @@ CHECKS = [
         outputs=("trajectory of theta (one row per step)",),
         hint="mu_t and mu_(t+1) come from the momentum schedule; the running product "
         "must already include this step's mu_t when it is used.",
-        misconceptions=(
-            Misconception(
-                "product_used_before_update",
-                "your step uses the product of the mu's before this step's mu_t is "
-                "multiplied in.",
-                answer=_nadam(product_late=True),
-            ),
-            Misconception(
-                "eps_inside_root", _EPS_INSIDE, answer=_nadam(eps_inside=True)
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["nadam_step"],
     ),
     Check(
         name="momentum_weight_decay_step",
@@ -1153,20 +539,7 @@ CHECKS = [
         outputs=("trajectory of theta (one row per step)", "final velocity"),
         hint="L2 weight decay is the gradient of the penalty added to the loss: it "
         "joins the gradient before the momentum update, at theta before the step.",
-        misconceptions=(
-            Misconception(
-                "decoupled_decay",
-                "your decay shrinks theta after the momentum step (decoupled, as in "
-                "AdamW); here the penalty's gradient goes through the velocity.",
-                answer=_decay_decoupled,
-            ),
-            Misconception(
-                "decay_uphill",
-                "your decay pushes the weights away from zero: the penalty's "
-                "gradient has the sign of theta.",
-                answer=_decay_uphill,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["momentum_weight_decay_step"],
     ),
     Check(
         name="q_decay_half_life",
@@ -1176,14 +549,7 @@ CHECKS = [
         compare=_number_near(_HALF_LIFE, 0.0, "the first whole step"),
         hint="Without a loss gradient each step multiplies a weight by the same "
         "factor; find the first step t at which the product is at most 1/2.",
-        misconceptions=(
-            Misconception(
-                "rounded_down",
-                "after your number of steps the weight is still a little above "
-                "half: the answer is the first whole step at or below it.",
-                variant=lambda: _HALF_LIFE - 1,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["q_decay_half_life"],
     ),
     Check(
         name="early_stopping",
@@ -1198,30 +564,6 @@ CHECKS = [
         "min_delta (a tie is no improvement); count the epochs since the last "
         "improvement and stop as soon as that count reaches patience. Epochs are "
         "numbered from 0.",
-        misconceptions=(
-            Misconception(
-                "tie_improves",
-                "your rule counts a loss exactly min_delta below the best (or equal "
-                "to it, with min_delta 0) as an improvement; an improvement must be "
-                "strictly better.",
-                answer=_stopping(_tie_improves, _patience_reached),
-            ),
-            Misconception(
-                "patience_exceeded",
-                "you stop one epoch late: training stops at the epoch where the "
-                "count of epochs without improvement reaches patience.",
-                answer=_stopping(_strictly_better, _patience_exceeded),
-            ),
-            Misconception(
-                "min_delta_ignored",
-                "your rule ignores min_delta: tiny improvements reset your count.",
-                answer=_stopping(_delta_ignored, _patience_reached),
-            ),
-            Misconception(
-                "epochs_from_one",
-                "your epochs are numbered from 1; they count from 0, like enumerate.",
-                answer=_stopping(_strictly_better, _patience_reached, shift=1),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["early_stopping"],
     ),
 ]

@@ -19,7 +19,20 @@ import itertools
 import numpy as np
 
 import dlcore.functional as F
-from autograder.declarations import Check, Misconception
+from autograder.assignments.mistakes.a05_dropout import MISCONCEPTIONS
+from autograder.assignments.references.a05_dropout import (
+    _N1_LOG_RATIO,
+    _choice,
+    _close_to,
+    _dropconnect_backward_reference,
+    _dropconnect_forward_reference,
+    _forward_reference,
+    _max_norm_reference,
+    _mc_reference,
+    _moments_reference,
+    _nwgm_reference,
+)
+from autograder.checks import Check
 from dlcore.functional.dropout import DropoutCache
 
 WITHHELD = [
@@ -164,16 +177,10 @@ def _max_norm_inputs(rng):
     return {"W": W, "c": float(rng.uniform(0.5, 2.5))}
 
 
-# ----------------------------------------------------------- references
-
-
-def _moments_reference(y, p):
-    return y, y**2 * (1 - p) / p
-
-
-def _forward_reference(x, rate, rng):
-    out, cache = F.dropout_forward(x, rate, rng)
-    return out, cache.mask
+# ---------------------------------------------------------------- calls
+#
+# How each answer is run, and the two references that share a helper with a
+# call (a references module never imports its declarations).
 
 
 def _call_forward(fn, x, rate, rng):
@@ -185,12 +192,6 @@ def _enumerate_subnetworks(n, p):
     masks = np.array(list(itertools.product([0.0, 1.0], repeat=n))).reshape(2**n, n)
     kept = masks.sum(axis=1)
     return masks, p**kept * (1 - p) ** (n - kept)
-
-
-def _nwgm_reference(outputs, probs):
-    G = np.exp(np.sum(probs * np.log(outputs)))
-    G_prime = np.exp(np.sum(probs * np.log1p(-outputs)))
-    return G, G_prime, G / (G + G_prime)
 
 
 def _expected_score_by_enumeration(w, x, b, p):
@@ -220,30 +221,6 @@ def _call_scaling(fn, params, p):
     return _flat(result)
 
 
-def _mc_reference(x, params, rate, n_samples, rng):
-    total = 0.0
-    for _ in range(n_samples):
-        h = x
-        for W, b in params[:-1]:
-            h, _ = F.relu_forward(h @ W.T + b)
-            h, _ = F.dropout_forward(h, rate, rng)
-        W, b = params[-1]
-        total = total + F.softmax_forward(h @ W.T + b)[0]
-    return total / n_samples
-
-
-def _dropconnect_forward_reference(x, W, b, rate, rng, dout):
-    p = 1.0 - rate
-    mask = (rng.random(W.shape) < p) / p
-    return x @ (W * mask).T + b, mask
-
-
-def _dropconnect_backward_reference(x, W, b, rate, rng, dout):
-    _, mask = _dropconnect_forward_reference(x, W, b, rate, rng, dout)
-    masked = W * mask
-    return dout @ masked, (dout.T @ x) * mask, dout.sum(axis=0)
-
-
 def _call_dropconnect_forward(fn, x, W, b, rate, rng, dout):
     out, cache = fn(x, W, b, rate, rng)
     return out, np.asarray(cache[-1])
@@ -255,11 +232,6 @@ def _call_dropconnect_backward(fns, x, W, b, rate, rng, dout):
     return tuple(backward(dout, cache))
 
 
-def _max_norm_reference(W, c):
-    norms = np.linalg.norm(W, axis=1, keepdims=True)
-    return W * np.minimum(1.0, c / norms)
-
-
 # ------------------------------------------------------ inline questions
 
 
@@ -268,164 +240,6 @@ def _answer(value, question):
     if value is None:
         raise NotImplementedError(f"answer {question} above")
     return value
-
-
-def _close_to(correct, rtol):
-    def compare(expected, received):
-        try:
-            value = float(received)
-        except (TypeError, ValueError):
-            return f"expected a number, received {received!r}"
-        if np.isclose(value, correct, rtol=rtol, atol=0.0):
-            return None
-        return f"{value:.6g} is not the right value"
-
-    return compare
-
-
-def _choice(correct, options):
-    def compare(expected, received):
-        if received not in options:
-            return f"answer one of {sorted(options)}, received {received!r}"
-        return None if received == correct else f"{received!r} is not the right choice"
-
-    return compare
-
-
-# The n = 1 unit of the question: w = 2, x = 1.5, b = -1, p = 0.25.
-_N1_LOG_RATIO = -(0.75 * -1.0 + 0.25 * (-1.0 + 2.0 * 1.5))
-
-# ------------------------------------------------------- misconceptions
-#
-# Wrong answers written as a student would write them; each check names the
-# one a failing result matches.
-
-
-def _moments_variance_without_p(y, p):
-    return y, y**2 * (1 - p)
-
-
-def _dropout(keep_below="p", scale="p"):
-    """dropout_forward with its own rule for what is kept and how it is scaled."""
-
-    def dropout_forward(x, rate, rng):
-        p = 1.0 - rate
-        u = rng.random(x.shape)
-        kept = u < (p if keep_below == "p" else rate)
-        factor = {"p": 1.0 / p, "rate": 1.0 / rate, "none": 1.0}[scale]
-        mask = kept * factor
-        return x * mask, mask
-
-    return dropout_forward
-
-
-def _dropout_backward_unscaled(dout, mask):
-    return dout * (mask > 0)
-
-
-def _subnetworks(drop_probability=False, reverse=False):
-    def enumerate_subnetworks(n, p):
-        values = [1.0, 0.0] if reverse else [0.0, 1.0]
-        masks = np.array(list(itertools.product(values, repeat=n))).reshape(2**n, n)
-        kept = masks.sum(axis=1)
-        keep = 1 - p if drop_probability else p
-        return masks, keep**kept * (1 - keep) ** (n - kept)
-
-    return enumerate_subnetworks
-
-
-def _nwgm_arithmetic(outputs, probs):
-    G, G_prime = probs @ outputs, probs @ (1 - outputs)
-    return G, G_prime, G / (G + G_prime)
-
-
-def _nwgm_unnormalised(outputs, probs):
-    G = np.exp(np.sum(probs * np.log(outputs)))
-    G_prime = np.exp(np.sum(probs * np.log1p(-outputs)))
-    return G, G_prime, G
-
-
-def _odds_through_sigmoid(s):
-    sigma = 1.0 / (1.0 + np.exp(-s))
-    return (1.0 - sigma) / sigma
-
-
-def _log_ratio_through_sigmoid(scores, probs):
-    sigma = 1.0 / (1.0 + np.exp(-scores))
-    return float(probs @ np.log((1.0 - sigma) / sigma))
-
-
-def _expected_score_drop_probability(w, x, b, p):
-    return float(b + (1 - p) * w @ x)
-
-
-def _net_input_without_p(W, b, mean_y, p):
-    return b + mean_y @ W.T
-
-
-def _scaled(first_too=False, factor="p", biases=False):
-    def weight_scaled_params(params, p):
-        scale = p if factor == "p" else 1.0 - p
-        return [
-            (
-                W * scale if (i > 0 or first_too) else W.copy(),
-                b * scale if (biases and i > 0) else b.copy(),
-            )
-            for i, (W, b) in enumerate(params)
-        ]
-
-    return weight_scaled_params
-
-
-def _softmax_rows(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _mc(dropout=True, rescale_at_end=False):
-    def mc_dropout_predict(x, params, rate, n_samples, rng):
-        total = 0.0
-        for _ in range(n_samples):
-            h = x
-            for W, b in params[:-1]:
-                h = np.maximum(h @ W.T + b, 0.0)
-                if dropout:
-                    keep = rng.random(h.shape) < 1.0 - rate
-                    h = h * keep if rescale_at_end else h * keep / (1.0 - rate)
-            W, b = params[-1]
-            if rescale_at_end:
-                W = W * (1.0 - rate)
-            total = total + _softmax_rows(h @ W.T + b)
-        return total / n_samples
-
-    return mc_dropout_predict
-
-
-def _dropconnect_forward(inverted=True):
-    def dropconnect_forward(x, W, b, rate, rng):
-        p = 1.0 - rate
-        mask = (rng.random(W.shape) < p) / (p if inverted else 1.0)
-        return x @ (W * mask).T + b, (x, W, mask)
-
-    return dropconnect_forward
-
-
-def _dropconnect_backward(mask_dW=True, mask_dx=True):
-    def dropconnect_backward(dout, cache):
-        x, W, mask = cache
-        dx = dout @ (W * mask if mask_dx else W)
-        dW = dout.T @ x * (mask if mask_dW else 1.0)
-        return dx, dW, dout.sum(axis=0)
-
-    return (_dropconnect_forward(), dropconnect_backward)
-
-
-def _max_norm(axis=1, only_long=True):
-    def max_norm_project(W, c):
-        norms = np.linalg.norm(W, axis=axis, keepdims=True)
-        return W * (np.minimum(1.0, c / norms) if only_long else c / norms)
-
-    return max_norm_project
 
 
 # ------------------------------------------------------------------ checks
@@ -440,14 +254,7 @@ CHECKS = [
         outputs=("mean", "variance"),
         hint="xi is a Bernoulli variable (1 with probability p): work out its first "
         "two moments, then those of (xi / p) * y with y held constant.",
-        misconceptions=(
-            Misconception(
-                "variance_without_inversion",
-                "your variance is that of plain dropout, without the 1/p scaling "
-                "squared.",
-                answer=_moments_variance_without_p,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["inverted_dropout_moments"],
     ),
     Check(
         name="dropout_forward",
@@ -460,26 +267,7 @@ CHECKS = [
         "keeping it. Draw one uniform number per unit from the rng, once, and keep "
         "the units whose number is below p; inverted dropout scales the kept ones "
         "so that the expected output equals x.",
-        misconceptions=(
-            Misconception(
-                "rate_as_keep_probability",
-                "you keep each unit with probability rate; rate is the probability "
-                "of dropping it.",
-                answer=_dropout(keep_below="rate", scale="rate"),
-            ),
-            Misconception(
-                "not_inverted",
-                "your mask is 0 or 1: the kept units are not scaled, so the "
-                "expected output is p * x, not x (inverted dropout).",
-                answer=_dropout(scale="none"),
-            ),
-            Misconception(
-                "scaled_by_rate",
-                "your kept units are scaled by 1 / rate; the scale that keeps the "
-                "expected output equal to x uses the probability of keeping.",
-                answer=_dropout(scale="rate"),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["dropout_forward"],
     ),
     Check(
         name="dropout_backward",
@@ -489,14 +277,7 @@ CHECKS = [
         reference=lambda dout, mask: F.dropout_backward(dout, DropoutCache(mask)),
         hint="With the mask fixed, the forward pass is an element-wise product: "
         "differentiate that, scaling included.",
-        misconceptions=(
-            Misconception(
-                "scaling_lost",
-                "your gradient passes where units were kept but without the 1/p "
-                "scale the forward pass applied.",
-                answer=_dropout_backward_unscaled,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["dropout_backward"],
     ),
     Check(
         name="enumerate_subnetworks",
@@ -507,19 +288,7 @@ CHECKS = [
         outputs=("masks", "probs"),
         hint="Rows in the order itertools.product gives over (0, 1), as floats; "
         "each input is kept independently, with probability p.",
-        misconceptions=(
-            Misconception(
-                "p_as_drop_probability",
-                "your probabilities treat p as the probability of dropping an "
-                "input; it is the probability of keeping one.",
-                answer=_subnetworks(drop_probability=True),
-            ),
-            Misconception(
-                "order_reversed",
-                "your rows are in the reverse order: the first mask keeps nothing.",
-                answer=_subnetworks(reverse=True),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["enumerate_subnetworks"],
     ),
     Check(
         name="nwgm",
@@ -531,19 +300,7 @@ CHECKS = [
         outputs=("G", "G_prime", "nwgm"),
         hint="G and G' are weighted geometric means (of the outputs and of their "
         "complements); logarithms turn them into weighted sums.",
-        misconceptions=(
-            Misconception(
-                "arithmetic_means",
-                "your G and G' are weighted arithmetic means; the NWGM uses "
-                "geometric ones.",
-                answer=_nwgm_arithmetic,
-            ),
-            Misconception(
-                "not_normalised",
-                "your third output is G itself; the NWGM normalises it with G'.",
-                answer=_nwgm_unnormalised,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["nwgm"],
     ),
     Check(
         name="q_n1_log_ratio",
@@ -564,14 +321,7 @@ CHECKS = [
         atol=0.0,
         hint="Simplify the ratio on paper first: the result needs no sigmoid, and "
         "in floating point 1 - sigmoid(s) is exactly 0 for s above about 37.",
-        misconceptions=(
-            Misconception(
-                "through_the_sigmoid",
-                "you compute the ratio through the sigmoid, which loses it for "
-                "large scores; simplify it on paper first.",
-                answer=_odds_through_sigmoid,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["complement_odds"],
     ),
     Check(
         name="log_complement_ratio",
@@ -584,14 +334,7 @@ CHECKS = [
         hint="Write log(G'/G) as a weighted sum of logs of the complement odds and "
         "use what complement_odds showed. These scores are large: going through "
         "the sigmoid loses them.",
-        misconceptions=(
-            Misconception(
-                "through_the_sigmoid",
-                "you go through the sigmoid, which loses large scores (a log of 0 "
-                "or of 0 / 0); use the simplified complement odds.",
-                answer=_log_ratio_through_sigmoid,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["log_complement_ratio"],
     ),
     Check(
         name="expected_score",
@@ -601,14 +344,7 @@ CHECKS = [
         reference=_expected_score_by_enumeration,
         hint="The score is linear in the dropout variables: take the expectation "
         "term by term (no enumeration needed).",
-        misconceptions=(
-            Misconception(
-                "p_as_drop_probability",
-                "your expectation weighs each input with the probability of "
-                "dropping it; p is the probability of keeping it.",
-                answer=_expected_score_drop_probability,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["expected_score"],
     ),
     Check(
         name="expected_net_input",
@@ -619,14 +355,7 @@ CHECKS = [
         hint="The expectation of each term of the net input, in the library's layout "
         "(one row of mean_y per example, W of shape (D_out, D_in)); the dropout "
         "variables are independent of y.",
-        misconceptions=(
-            Misconception(
-                "keep_probability_missing",
-                "your expectation forgets that each input is kept only with "
-                "probability p.",
-                answer=_net_input_without_p,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["expected_net_input"],
     ),
     Check(
         name="weight_scaled_params",
@@ -638,25 +367,7 @@ CHECKS = [
         hint="Only weights that multiply dropped-out units are scaled, by the "
         "expected value of the dropout variable: the inputs are not dropped, and "
         "biases are never dropped. Return new arrays, leave params unchanged.",
-        misconceptions=(
-            Misconception(
-                "first_layer_scaled",
-                "you scale the first layer's weights too, but the inputs are not "
-                "dropped in this network.",
-                answer=_scaled(first_too=True),
-            ),
-            Misconception(
-                "scaled_by_drop_rate",
-                "your weights are scaled by 1 - p, the probability of dropping; "
-                "the expected dropout variable is the probability of keeping.",
-                answer=_scaled(factor="rate"),
-            ),
-            Misconception(
-                "biases_scaled",
-                "your biases are scaled too; a bias is never dropped.",
-                answer=_scaled(biases=True),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["weight_scaled_params"],
     ),
     Check(
         name="mc_dropout_predict",
@@ -670,20 +381,7 @@ CHECKS = [
         "random sub-network (your dropout_forward after every hidden layer, drawn "
         "from the given rng), and the prediction averages the samples' "
         "probabilities; the output layer has no ReLU and no dropout.",
-        misconceptions=(
-            Misconception(
-                "dropout_off",
-                "every one of your samples is the same: dropout is switched off. "
-                "Monte Carlo dropout keeps it on at prediction time.",
-                answer=_mc(dropout=False),
-            ),
-            Misconception(
-                "rescaled_at_the_end",
-                "your samples use plain dropout and rescale the last weights; "
-                "with inverted dropout the scaling is already in the mask.",
-                answer=_mc(rescale_at_end=True),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["mc_dropout_predict"],
     ),
     Check(
         name="q_gap_cause",
@@ -704,14 +402,7 @@ CHECKS = [
         hint="DropConnect drops weights, not units: one uniform number per weight "
         "from the rng, kept below p, inverted like dropout; the layer is then an "
         "affine layer with the masked weights. The mask is the cache's last item.",
-        misconceptions=(
-            Misconception(
-                "not_inverted",
-                "your mask is 0 or 1: the kept weights are not scaled, so the "
-                "expected output is not the full layer's.",
-                answer=_dropconnect_forward(inverted=False),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["dropconnect_forward"],
     ),
     Check(
         name="dropconnect_backward",
@@ -723,20 +414,7 @@ CHECKS = [
         hint="The forward pass is an affine layer whose weights are the masked "
         "ones: differentiate through them, and remember that a dropped weight had "
         "no effect on the output.",
-        misconceptions=(
-            Misconception(
-                "dropped_weights_get_gradient",
-                "your dW gives dropped weights a gradient; a weight that was "
-                "dropped had no effect on the loss.",
-                answer=_dropconnect_backward(mask_dW=False),
-            ),
-            Misconception(
-                "dx_through_full_weights",
-                "your dx goes through the full weights; the forward pass used the "
-                "masked ones.",
-                answer=_dropconnect_backward(mask_dx=False),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["dropconnect_backward"],
     ),
     Check(
         name="max_norm_project",
@@ -749,20 +427,7 @@ CHECKS = [
         hint="The constraint bounds the incoming weights of each unit: which axis "
         "holds them in our (D_out, D_in) layout? Weights within the bound stay "
         "exactly as they are.",
-        misconceptions=(
-            Misconception(
-                "columns_not_rows",
-                "your norms are those of the columns (the outgoing weights of an "
-                "input); max-norm bounds each unit's incoming weights.",
-                answer=_max_norm(axis=0),
-            ),
-            Misconception(
-                "short_rows_stretched",
-                "you rescale every row to norm c; rows already within the bound "
-                "stay as they are.",
-                answer=_max_norm(only_long=False),
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["max_norm_project"],
     ),
     Check(
         name="q_keras_axis",
@@ -772,13 +437,6 @@ CHECKS = [
         compare=_choice(0, {0, 1}),
         hint="Keras stores a Dense kernel as (D_in, D_out); which axis holds the "
         "incoming weights of one unit?",
-        misconceptions=(
-            Misconception(
-                "our_layout",
-                "that is the axis in our (D_out, D_in) layout; Keras's kernel is "
-                "the transpose.",
-                variant=lambda: 1,
-            ),
-        ),
+        misconceptions=MISCONCEPTIONS["q_keras_axis"],
     ),
 ]

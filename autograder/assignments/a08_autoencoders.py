@@ -26,10 +26,20 @@ from __future__ import annotations
 
 import numpy as np
 
-import dlcore.losses
+from autograder.assignments.references.a08_autoencoders import (
+    _GRADIENT_NAMES,
+    _bias_direction_reference,
+    _corrupt_reference,
+    _kl_reference,
+    _loss_reference,
+    _shares_reference,
+    _slope_reference,
+    _tied_backward_reference,
+    _tied_forward_reference,
+    _tied_params_reference,
+)
 from autograder.checks import Check
-from dlcore.autoencoder import KLSparsity, corrupt, kl_sparsity
-from dlcore.layers import Dense, TiedDense
+from dlcore.layers import Dense
 from dlcore.model import Sequential
 
 # The notebook asks for the students' own versions of these.
@@ -59,38 +69,6 @@ def _answer(value):
     return np.asarray(value, dtype=np.float64)
 
 
-# ----------------------------------------------------------- the dlcore net
-
-
-def _tied_pair(W, b, b_prime, sparsity=None):
-    """dlcore's encoder and tied decoder holding copies of ``W``, ``b``, ``b_prime``."""
-    n_hidden, n_inputs = W.shape
-    encoder = Dense(
-        n_hidden,
-        activation="sigmoid",
-        activity_regularizer=sparsity,
-        input_dim=n_inputs,
-    )
-    decoder = TiedDense(encoder, activation="sigmoid")
-    rng = np.random.default_rng(0)
-    encoder.build((n_inputs,), rng)
-    decoder.build((n_hidden,), rng)
-    encoder.params["W"][...] = W  # the decoder holds the same array
-    encoder.params["b"][...] = b
-    decoder.params["b"][...] = b_prime
-    return encoder, decoder
-
-
-def _tied_gradients(encoder, decoder, dx_rec, dz=None):
-    """Backward through decoder then encoder; the shared W gets both terms."""
-    dz_total = decoder.backward(dx_rec)
-    if dz is not None:
-        dz_total = dz_total + dz
-    dx = encoder.backward(dz_total)
-    dW = encoder.grads["W"] + decoder.grads["W"]
-    return dx, dW, encoder.grads["b"].copy(), decoder.grads["b"].copy()
-
-
 # ------------------------------------------------------------ tied forward
 
 
@@ -113,12 +91,6 @@ def _tied_forward_call(fn, x, W, b, b_prime, dx_rec, dz):
     return x_rec, cache[2]
 
 
-def _tied_forward_reference(x, W, b, b_prime, dx_rec, dz):
-    encoder, decoder = _tied_pair(W, b, b_prime)
-    z = encoder.forward(x)
-    return decoder.forward(z), z
-
-
 # ----------------------------------------------------------- tied backward
 
 
@@ -130,17 +102,6 @@ def _tied_backward_call(fns, x, W, b, b_prime, dx_rec, dz):
     with_dz = backward(dx_rec, cache, dz)
     return (*plain, *with_dz)
 
-
-def _tied_backward_reference(x, W, b, b_prime, dx_rec, dz):
-    encoder, decoder = _tied_pair(W, b, b_prime)
-    decoder.forward(encoder.forward(x))
-    plain = _tied_gradients(encoder, decoder, dx_rec)
-    decoder.forward(encoder.forward(x))
-    with_dz = _tied_gradients(encoder, decoder, dx_rec, dz)
-    return (*plain, *with_dz)
-
-
-_GRADIENT_NAMES = ("dx", "dW", "db", "db_prime")
 
 # ------------------------------------------------------------------ corrupt
 
@@ -157,10 +118,6 @@ def _corrupt_inputs(rng):
 def _corrupt_call(fn, x, rate, rng):
     # x is returned as well: corrupting it in place is an error.
     return np.asarray(fn(x, rate, rng)), x
-
-
-def _corrupt_reference(x, rate, rng):
-    return corrupt(x, rate, rng), x
 
 
 # -------------------------------------------------------------- kl_sparsity
@@ -180,11 +137,6 @@ def _kl_inputs(rng):
 def _kl_call(fn, hidden, rho, beta):
     value, dhidden = fn(hidden, rho, beta)
     return np.float64(value), dhidden
-
-
-def _kl_reference(hidden, rho, beta):
-    value, dhidden = kl_sparsity(hidden, rho, beta)
-    return np.float64(value), np.array(dhidden)
 
 
 # ---------------------------------------------------- sparse autoencoder loss
@@ -211,40 +163,7 @@ def _loss_call(fn, x_in, x_target, W, b, b_prime, rho, beta):
     return np.float64(loss), dW, db, db_prime
 
 
-def _loss_reference(x_in, x_target, W, b, b_prime, rho, beta):
-    encoder, decoder = _tied_pair(W, b, b_prime, sparsity=KLSparsity(rho, beta))
-    x_rec = decoder.forward(encoder.forward(x_in))
-    data_loss, dx_rec = dlcore.losses.mean_squared_error(x_rec, x_target)
-    loss = data_loss + encoder.penalty()
-    # The activity regularizer adds the KL gradient at the code inside
-    # encoder.backward, before the sigmoid's derivative.
-    _, dW, db, db_prime = _tied_gradients(encoder, decoder, dx_rec)
-    return np.float64(loss), dW, db, db_prime
-
-
 # ------------------------------------------------------------ the questions
-
-
-def _tied_params_reference():
-    """Parameters of a 64-32-64 autoencoder, untied and tied."""
-    untied = Sequential([Dense(32), Dense(64)])
-    untied.build((64,))
-    encoder = Dense(32)
-    tied = Sequential([encoder, TiedDense(encoder)])
-    tied.build((64,))
-    return np.array([untied.count_params(), tied.count_params()], dtype=np.float64)
-
-
-def _bias_direction_reference():
-    """Sign of the gradient-descent step of b_j for a unit too often active,
-    from the penalty alone (dlcore's activity regularizer)."""
-    rng = np.random.default_rng(0)
-    encoder = Dense(3, activation="sigmoid", activity_regularizer=KLSparsity(0.05, 1.0))
-    encoder.build((4,), rng)
-    encoder.params["b"][...] = 2.0  # every unit active far more often than 0.05
-    encoder.forward(rng.random((6, 4)))
-    encoder.backward(np.zeros((6, 3)))
-    return np.array(-np.sign(encoder.grads["b"][0]))
 
 
 # ------------------------------------------------------------ weight shares
@@ -256,13 +175,6 @@ def _shares_call(fns, x, W, b, b_prime, dx_rec, dz):
     return tuple(shares(dx_rec, cache))
 
 
-def _shares_reference(x, W, b, b_prime, dx_rec, dz):
-    encoder, decoder = _tied_pair(W, b, b_prime)
-    decoder.forward(encoder.forward(x))
-    encoder.backward(decoder.backward(dx_rec))
-    return encoder.grads["W"].copy(), decoder.grads["W"].copy()
-
-
 # --------------------------------------------------------------- KL slope
 
 
@@ -271,14 +183,6 @@ def _slope_inputs(rng):
         "rho": float(rng.uniform(0.02, 0.3)),
         "rho_hat": rng.uniform(0.01, 0.9, size=int(rng.integers(3, 10))),
     }
-
-
-def _slope_reference(rho, rho_hat):
-    # kl_sparsity's gradient for a batch whose rows all equal rho_hat is the
-    # slope times beta / m; with beta = 1 and m rows, multiply by m.
-    m = 4
-    _, dhidden = kl_sparsity(np.tile(rho_hat, (m, 1)), rho, 1.0)
-    return np.asarray(dhidden)[0] * m
 
 
 # ------------------------------------------------------------- pretraining

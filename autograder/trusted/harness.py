@@ -49,6 +49,8 @@ def _imports_autograder(code: str) -> bool:
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: the declarations live inside autograder
+                return True
             modules = [node.module or ""]
         else:
             continue
