@@ -719,11 +719,15 @@ def test_links_planted_by_a_kernel_clobber_and_leak_nothing(graded):
     assert (folder / "leak.txt").is_symlink()  # the attack did happen
     # the gradebook survived: everyone is in the export, scored as intended
     with open(state / "grades.csv", newline="") as fh:
-        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+        rows = {
+            r["student_id"]: r
+            for r in csv.DictReader(fh)
+            if r["assignment"] == ASSIGNMENT
+        }
     students = {s for s, given in graded["students"].items() if ASSIGNMENT in given}
     assert students <= set(rows)
     assert _course_parts(graded, "vandal") == _only(test_relu=1)
-    assert float(rows["solution"]["score"]) == 12
+    assert float(rows["solution"]["score"]) == sum(_points().values())
     assert "leak.txt, pipe.txt" in _manual(graded)["vandal"]
     # the feedback copied regular files only: no link, no secret
     feedback = state / "feedback" / "vandal" / ASSIGNMENT

@@ -245,8 +245,8 @@ class ForkedChild:
         """The exit status (negative: the signal); None if none came."""
         if self.returncode is None and not self.lost:
             reply = self.server.receive(timeout)
-            if reply is not None and "returncode" in reply:
-                self.returncode = int(reply["returncode"])
+            if reply is not None and protocol.CHILD_RETURNCODE in reply:
+                self.returncode = int(reply[protocol.CHILD_RETURNCODE])
             elif not (quiet and reply is None and self.server.alive):
                 self.lost = True
                 self.server.close()
@@ -324,18 +324,19 @@ class ForkServer:
 
     def _hello(self) -> None:
         hello = self.receive(self._ready_seconds)
-        if not hello or not hello.get("ready"):
-            why = (hello or {}).get("error") or "it did not answer"
+        if not hello or not hello.get(protocol.SERVER_READY):
+            why = (hello or {}).get(protocol.SERVER_ERROR) or "it did not answer"
             self.close()
             raise ForkServerError(f"the fork server did not start: {why}{self._tail()}")
-        if int(hello.get("threads", 1)) != 1:
+        if int(hello.get(protocol.SERVER_THREADS, 1)) != 1:
             self.close()
+            threads = hello[protocol.SERVER_THREADS]
             raise ForkServerError(
-                f"the fork server runs {hello['threads']} threads after warming up; "
+                f"the fork server runs {threads} threads after warming up; "
                 "forking it is not safe"
             )
-        self.kernels = int(hello.get("kernels", 0))
-        self.warmup_seconds = float(hello.get("seconds", 0.0))
+        self.kernels = int(hello.get(protocol.SERVER_KERNELS, 0))
+        self.warmup_seconds = float(hello.get(protocol.SERVER_SECONDS, 0.0))
         self.ready = True
 
     def _tail(self) -> str:
@@ -376,7 +377,12 @@ class ForkServer:
 
     def _fork(self, config: str, cwd: str, env: dict, limits) -> ForkedChild:
         pipes = [os.pipe() for _ in range(3)]
-        request = {"config": config, "cwd": cwd, "env": env, "limits": vars(limits)}
+        request = {
+            protocol.FORK_CONFIG: config,
+            protocol.FORK_CWD: cwd,
+            protocol.FORK_ENV: env,
+            protocol.FORK_LIMITS: vars(limits),
+        }
         try:
             socket.send_fds(
                 self._sock, [json.dumps(request).encode()], [w for _r, w in pipes]
@@ -391,12 +397,12 @@ class ForkServer:
             os.close(w)
         reads = tuple(r for r, _w in pipes)
         reply = self.receive(10.0)
-        if not reply or "pid" not in reply:
+        if not reply or protocol.CHILD_PID not in reply:
             for r in reads:
                 os.close(r)
             self.close()
             raise ForkServerError(f"the fork server did not fork: {reply}")
-        return ForkedChild(self, int(reply["pid"]), reads)
+        return ForkedChild(self, int(reply[protocol.CHILD_PID]), reads)
 
     def close(self) -> None:
         if self._sock is not None:

@@ -35,7 +35,8 @@ child was:
 and then :func:`runner.main` confines it (Landlock, no new privileges,
 capabilities, seccomp) before it reads the program, exactly as before.
 
-The protocol, over a ``SOCK_SEQPACKET`` socket pair (one JSON message each):
+The protocol, over a ``SOCK_SEQPACKET`` socket pair (one JSON message each;
+the keys are named in :mod:`.protocol`):
 
 * server -> parent, once: ``{"ready": ..., "kernels": n, "threads": n}``;
 * parent -> server: ``{"config", "cwd", "env", "limits"}`` with three
@@ -157,10 +158,10 @@ def _become_child(request: dict, fds: list[int]) -> None:
         os.closerange(
             protocol.PROGRESS_FD + 1, os.sysconf("SC_OPEN_MAX")
         )  # before NOFILE
-        sandbox.resource_limiter(sandbox.Limits(**request["limits"]))()
-        os.chdir(request["cwd"])
+        sandbox.resource_limiter(sandbox.Limits(**request[protocol.FORK_LIMITS]))()
+        os.chdir(request[protocol.FORK_CWD])
         os.environ.clear()
-        os.environ.update(request["env"])
+        os.environ.update(request[protocol.FORK_ENV])
         import tempfile
 
         tempfile.tempdir = None
@@ -175,7 +176,7 @@ def _become_child(request: dict, fds: list[int]) -> None:
                 dispatcher._cache = caching.NullCache()
         except Exception:
             pass  # no Numba: nothing cached to protect
-        runner.main(request["config"])  # confines itself, then os._exit
+        runner.main(request[protocol.FORK_CONFIG])  # confines itself, then os._exit
     except BaseException:
         traceback.print_exc()
         try:
@@ -193,15 +194,21 @@ def serve(sock_fd: int, modules: list[str] = ()) -> None:
         _import_modules(modules)
         kernels = _load_cached_kernels()
     except BaseException as err:
-        _send(sock, {"ready": False, "error": f"{type(err).__name__}: {err}"})
+        _send(
+            sock,
+            {
+                protocol.SERVER_READY: False,
+                protocol.SERVER_ERROR: f"{type(err).__name__}: {err}",
+            },
+        )
         raise
     _send(
         sock,
         {
-            "ready": True,
-            "kernels": kernels,
-            "threads": _threads(),
-            "seconds": round(time.perf_counter() - started, 3),
+            protocol.SERVER_READY: True,
+            protocol.SERVER_KERNELS: kernels,
+            protocol.SERVER_THREADS: _threads(),
+            protocol.SERVER_SECONDS: round(time.perf_counter() - started, 3),
         },
     )
     while True:
@@ -214,7 +221,9 @@ def serve(sock_fd: int, modules: list[str] = ()) -> None:
         if len(fds) != 3:
             for fd in fds:
                 os.close(fd)
-            _send(sock, {"error": f"expected 3 descriptors, got {len(fds)}"})
+            _send(
+                sock, {protocol.SERVER_ERROR: f"expected 3 descriptors, got {len(fds)}"}
+            )
             continue
         request = json.loads(data)
         for stream in (sys.stdout, sys.stderr):
@@ -226,7 +235,7 @@ def serve(sock_fd: int, modules: list[str] = ()) -> None:
         for fd in fds:
             os.close(fd)
         try:
-            _send(sock, {"pid": pid})
+            _send(sock, {protocol.CHILD_PID: pid})
         finally:  # reaped even when the parent is gone
             _pid, status = os.waitpid(pid, 0)
-        _send(sock, {"returncode": os.waitstatus_to_exitcode(status)})
+        _send(sock, {protocol.CHILD_RETURNCODE: os.waitstatus_to_exitcode(status)})

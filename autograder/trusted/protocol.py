@@ -57,6 +57,16 @@ EXIT_NO_SANDBOX = 71  # a required confinement is unavailable
 
 PROGRESS_FD = 3  # where a forked child finds the progress pipe
 
+# The fork server's socket messages (one JSON object each), by key:
+# server -> parent once, when warm;
+SERVER_READY, SERVER_KERNELS, SERVER_THREADS = "ready", "kernels", "threads"
+SERVER_SECONDS = "seconds"
+# parent -> server, one per child (with its three descriptors);
+FORK_CONFIG, FORK_CWD, FORK_ENV, FORK_LIMITS = "config", "cwd", "env", "limits"
+# server -> parent, about that child; and whatever went wrong.
+CHILD_PID, CHILD_RETURNCODE = "pid", "returncode"
+SERVER_ERROR = "error"
+
 # The kinds of step.
 CELL = "cell"  # execute code in the notebook's namespace
 CALL = "call"  # a graded call: evaluate `expr`, apply the declared call
