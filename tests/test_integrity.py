@@ -731,7 +731,10 @@ def test_links_planted_by_a_kernel_clobber_and_leak_nothing(graded):
     assert "leak.txt, pipe.txt" in _manual(graded)["vandal"]
     # the feedback copied regular files only: no link, no secret
     feedback = state / "feedback" / "vandal" / ASSIGNMENT
-    assert sorted(p.name for p in feedback.iterdir()) == [f"{ASSIGNMENT}.html"]
+    # (nbgrader also hands back the submission's timestamp.txt)
+    copied = sorted(p.name for p in feedback.iterdir())
+    assert copied == [f"{ASSIGNMENT}.html", "timestamp.txt"], copied
+    assert not [p for p in feedback.iterdir() if p.is_symlink() or not p.is_file()]
     for page in (state / "feedback").rglob("*"):
         if page.is_file():
             assert secret not in page.read_text(errors="replace"), page
