@@ -22,10 +22,10 @@ from nbgrader.api import Gradebook
 
 from . import paths, report
 from .export import COLUMNS, grade_rows
+from .grading.coordinator import autograde
 from .nbgrader_config import course_config
 from .pipeline import (
     CommandError,
-    autograde,
     generate_feedback,
     generate_release,
     lint,
@@ -98,16 +98,30 @@ def cmd_validate(root: Path, args) -> int:
 
 def cmd_autograde(root: Path, args) -> int:
     submissions = Path(args.submissions).resolve()
-    result = autograde(root, submissions, args.assignments, args.timeout, say=_say)
+    result = autograde(
+        root,
+        submissions,
+        args.assignments,
+        args.timeout,
+        say=_say,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        db_url=args.db,
+        verbose=args.verbose,
+    )
     needs_manual = 0
     for assignment, by_student in result.scores.items():
         _say(f"{assignment}: {len(by_student)} submission(s)")
-        for student, scores in by_student.items():
+        for student, scores in sorted(by_student.items()):
             reason = result.manual.get(assignment, {}).get(student)
             needs_manual += reason is not None
             score = "-" if scores is None else f"{scores[0]:g} / {scores[1]:g}"
             status = f"NEEDS MANUAL GRADING: {reason}" if reason else "graded"
+            if (assignment, student) in result.unchanged:
+                status += " (unchanged since graded)"
             _say(f"  {student:<24} {score:>13}  {status}")
+    for line in result.timing_lines():
+        _say(line)
     if needs_manual:
         _say(f"{needs_manual} submission(s) need manual grading (listed above).")
         return EXIT_MANUAL
@@ -118,7 +132,7 @@ def cmd_autograde(root: Path, args) -> int:
 
 
 def cmd_export(root: Path, args) -> int:
-    config = course_config(root)
+    config = course_config(root, db_url=args.db)
     output = Path(args.output) if args.output else paths.state_dir() / "grades.csv"
     with Gradebook(config.CourseDirectory.db_url) as gb:
         rows = grade_rows(gb, _load_manual(), full_matrix=args.full_matrix)
@@ -134,7 +148,7 @@ def cmd_export(root: Path, args) -> int:
 
 
 def cmd_feedback(root: Path, args) -> int:
-    written, failed = generate_feedback(root, args.assignments)
+    written, failed = generate_feedback(root, args.assignments, args.db)
     for html in written:
         _say(f"wrote {html}")
     for line in failed:
@@ -143,7 +157,7 @@ def cmd_feedback(root: Path, args) -> int:
 
 
 def cmd_report(root: Path, args) -> int:
-    config = course_config(root)
+    config = course_config(root, db_url=args.db)
     folder = Path(args.output_dir) if args.output_dir else paths.state_dir() / "reports"
     wrote = 0
     for assignment in select_assignments(root, args.assignments):
@@ -167,6 +181,37 @@ def cmd_report(root: Path, args) -> int:
 # ------------------------------------------------------------------- main
 
 
+def _add_autograde(sub, db: argparse.ArgumentParser) -> None:
+    """The ``autograde`` command's arguments."""
+    p = sub.add_parser(
+        "autograde",
+        parents=[db],
+        help="autograde a folder of submissions (new or changed ones), on a "
+        "Dask cluster",
+    )
+    p.add_argument("submissions", help="folder laid out <student>/<assignment>/*.ipynb")
+    p.add_argument(
+        "--assignment", dest="assignments", action="append", help="only this one"
+    )
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of the local Dask cluster (default: one per "
+        "core; 1 grades one submission at a time)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing Dask scheduler, e.g. tcp://HOST:8786 "
+        "(instead of a local cluster)",
+    )
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="a line per finished submission"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autograder",
@@ -178,6 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="course root holding solutions/ and notebooks/ (default: this checkout)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    # The gradebook option of every command that reads or writes it.
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db",
+        default=None,
+        help="the gradebook's SQLAlchemy URL, e.g. postgresql://USER@HOST/NAME "
+        "(default: sqlite:///<state dir>/gradebook.db)",
+    )
 
     p = sub.add_parser("release", help="generate notebooks/ from solutions/")
     p.add_argument("assignments", nargs="*", help="default: all")
@@ -196,14 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebooks", nargs="*", help="default: solutions/*/*.ipynb")
     p.add_argument("--timeout", type=int, default=None, help="seconds per cell")
 
-    p = sub.add_parser("autograde", help="autograde a folder of submissions")
-    p.add_argument("submissions", help="folder laid out <student>/<assignment>/*.ipynb")
-    p.add_argument(
-        "--assignment", dest="assignments", action="append", help="only this one"
-    )
-    p.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    _add_autograde(sub, db)
 
-    p = sub.add_parser("export", help="export grades as CSV")
+    p = sub.add_parser("export", parents=[db], help="export grades as CSV")
     p.add_argument("format", nargs="?", default="csv", choices=["csv"])
     p.add_argument(
         "--output", "-o", default=None, help="default: <state dir>/grades.csv"
@@ -215,13 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: one row per graded submission)",
     )
 
-    p = sub.add_parser("feedback", help="generate HTML feedback for autograded work")
+    p = sub.add_parser(
+        "feedback", parents=[db], help="generate HTML feedback for autograded work"
+    )
     p.add_argument(
         "--assignment", dest="assignments", action="append", help="only this one"
     )
 
     p = sub.add_parser(
         "report",
+        parents=[db],
         help="class report: per part the scores, pass rate and common misconceptions",
     )
     p.add_argument("assignments", nargs="*", help="default: all")

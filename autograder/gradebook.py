@@ -4,7 +4,10 @@
   autograde command marks and reports;
 * :func:`write_verdicts`: the trusted re-check's verdict (below);
 * :func:`class_scores`: every submission's score per test cell, for the
-  class report (:mod:`autograder.report`).
+  class report (:mod:`autograder.report`);
+* :func:`ensure_students`, :func:`copy_submission`: what a grading run
+  (:mod:`autograder.grading`) needs before its workers write, and the merge
+  of a worker's scratch gradebook into the course's SQLite one.
 
 The trusted verdict
 -------------------
@@ -41,6 +44,8 @@ __all__ = [
     "flag_for_manual_grading",
     "submission_scores",
     "class_scores",
+    "ensure_students",
+    "copy_submission",
 ]
 
 MARK = "[trusted re-check]"
@@ -221,3 +226,64 @@ def class_scores(db_url: str, assignment: str) -> dict[str, dict[str, tuple]]:
                 for grade in notebook.grades
             }
     return scores
+
+
+def ensure_students(db_url: str, students) -> None:
+    """Create the students the gradebook lacks (before workers grade them:
+    two workers creating the same student at once would collide)."""
+    with Gradebook(db_url) as gb:
+        known = {student.id for student in gb.students}
+        for student in sorted(set(students) - known):
+            gb.add_student(student)
+
+
+_GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
+_COMMENT_FIELDS = ("auto_comment", "manual_comment")
+
+
+def copy_submission(source_url: str, target_url: str, assignment: str, student: str):
+    """Copy one submission's record from gradebook ``source_url`` into
+    ``target_url``, replacing what the target held for it: its timestamp,
+    and per notebook the flag, late penalty, every grade and comment.
+
+    The assignment's cells must already be in the target (they are: the
+    grading run syncs them before any worker starts). Committed once, at
+    the end. Returns False if the source has no record of the submission.
+    """
+    with Gradebook(source_url) as src:
+        try:
+            given = src.find_submission(assignment, student)
+        except MissingEntry:
+            return False
+        timestamp, extension = given.timestamp, given.extension
+        notebooks = {
+            nb.name: (
+                nb.flagged,
+                nb.late_submission_penalty,
+                {g.name: [getattr(g, f) for f in _GRADE_FIELDS] for g in nb.grades},
+                {c.name: [getattr(c, f) for f in _COMMENT_FIELDS] for c in nb.comments},
+            )
+            for nb in given.notebooks
+        }
+    with Gradebook(target_url) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(
+            assignment, student, timestamp=timestamp, extension=extension
+        )
+        for notebook in submission.notebooks:
+            if notebook.name not in notebooks:
+                continue
+            flagged, penalty, grades, comments = notebooks[notebook.name]
+            notebook.flagged, notebook.late_submission_penalty = flagged, penalty
+            for grade in notebook.grades:
+                if grade.name in grades:
+                    values = zip(_GRADE_FIELDS, grades[grade.name], strict=True)
+                    for name, value in values:
+                        setattr(grade, name, value)
+            for comment in notebook.comments:
+                if comment.name in comments:
+                    values = zip(_COMMENT_FIELDS, comments[comment.name], strict=True)
+                    for name, value in values:
+                        setattr(comment, name, value)
+        gb.db.commit()
+    return True

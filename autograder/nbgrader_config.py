@@ -80,6 +80,7 @@ def course_config(
     submitted: str | Path | None = None,
     release: str | Path | None = None,
     timeout: int | None = None,
+    db_url: str | None = None,
 ) -> Config:
     """The nbgrader :class:`~traitlets.config.Config` of the course.
 
@@ -94,6 +95,9 @@ def course_config(
         Where the student notebooks go (default ``<root>/notebooks``).
     timeout : int, optional
         Per-cell execution timeout in seconds (default ``CELL_TIMEOUT``).
+    db_url : str, optional
+        The gradebook's SQLAlchemy URL, e.g. ``postgresql://...`` (default
+        ``sqlite:///<state dir>/gradebook.db``).
     """
     root = Path(root).resolve() if root else paths.course_root()
     state = paths.state_dir()
@@ -104,7 +108,7 @@ def course_config(
     c.CourseDirectory.submitted_directory = str(submitted or state / "submitted")
     c.CourseDirectory.autograded_directory = str(state / "autograded")
     c.CourseDirectory.feedback_directory = str(state / "feedback")
-    c.CourseDirectory.db_url = f"sqlite:///{state / 'gradebook.db'}"
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{state / 'gradebook.db'}"
     c.CourseDirectory.ignore = IGNORED_FILES
 
     c.Execute.timeout = int(timeout or CELL_TIMEOUT)

@@ -2,9 +2,10 @@
 autograde, feedback (``python -m autograder <command>``: :mod:`.cli`).
 
 Each wraps nbgrader's own converters (``GenerateAssignment``,
-``Autograde``, ``GenerateFeedback``), its ``Validator``, and the trusted
-re-check (:mod:`autograder.trusted`); gradebook reads and writes are in
-:mod:`autograder.gradebook`. A step that cannot do its job raises
+``Autograde``, ``GenerateFeedback``) or its ``Validator``; gradebook reads
+and writes are in :mod:`autograder.gradebook`. Autograde here is one
+submission (:func:`autograde_submission`); grading a class, the trusted
+re-check included, is :mod:`autograder.grading`. A step that cannot do its job raises
 :class:`CommandError`; the command line prints it.
 """
 
@@ -18,7 +19,6 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -30,8 +30,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log
 from nbgrader.validator import Validator
 
-from . import gradebook, paths
-from .checks import DEFERRED_ENV, compute_references
+from . import paths
+from .checks import compute_references
 from .converters import SafeAutograde, SafeGenerateAssignment, SafeGenerateFeedback
 from .declarations import load_assignment
 from .kernel_start import ASSIGNMENT_ENV
@@ -39,8 +39,6 @@ from .lint import lint_assignment
 from .nbgrader_config import course_config, kernel_environment
 from .safe_files import planted
 from .source import RELEASE_LEAKS, SOLUTION_MARKERS, grade_id, nbgrader_meta
-from .trusted import Limits, Session, TrustedRecheckError, recheck_assignment
-from .trusted.kernel_launcher import DENY_ENV, holds_needed
 
 __all__ = [
     "CommandError",
@@ -53,8 +51,9 @@ __all__ = [
     "write_references",
     "validate_notebook",
     "structure_problems",
-    "autograde",
-    "AutogradeResult",
+    "autograde_submission",
+    "kernel_settings",
+    "save_manual",
     "generate_feedback",
     "load_manual",
     "MANUAL_FILE",
@@ -363,14 +362,14 @@ def load_manual() -> dict[str, dict[str, str]]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _save_manual(data: dict[str, dict[str, str]]) -> None:
+def save_manual(data: dict[str, dict[str, str]]) -> None:
     path = _manual_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 @contextlib.contextmanager
-def _kernel_settings(**variables: str | None) -> Iterator[None]:
+def kernel_settings(**variables: str | None) -> Iterator[None]:
     """Set environment variables the kernels nbgrader starts inherit (None:
     unset) for the block; restored on every exit path."""
     saved = {name: os.environ.get(name) for name in variables}
@@ -389,127 +388,10 @@ def _kernel_settings(**variables: str | None) -> Iterator[None]:
                 os.environ[name] = value
 
 
-@dataclass
-class AutogradeResult:
-    """``scores[assignment][student] = (score, max_score, {grade_id: (score,
-    max)})`` (None: nbgrader has no record) and ``manual[assignment][student]
-    = reason`` for the submissions that need manual grading."""
-
-    scores: dict[str, dict] = field(default_factory=dict)
-    manual: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-def autograde(
-    root: Path,
-    submissions: Path,
-    assignments: Sequence[str] | None,
-    timeout=None,
-    say=print,
-) -> AutogradeResult:
-    """Autograde every ``<student>/<assignment>`` under ``submissions``.
-
-    nbgrader's kernels run the test cells (confined: autograder/trusted/kernel.py,
-    hidden tests deferred), then the trusted re-check's verdict decides
-    (``autograder/HIDDEN_TESTS.md``). ``say`` gets the progress lines.
-    """
-    if not submissions.is_dir():
-        raise CommandError(f"no submissions folder {submissions}")
-    students_by_assignment = paths.submitted_students(submissions)
-    known = course_assignments(root)
-    wanted = list(assignments) if assignments else sorted(students_by_assignment)
-    unknown = [a for a in wanted if a not in known]
-    if unknown:
-        raise CommandError(f"submissions for unknown assignment(s): {unknown}")
-    if not any(students_by_assignment.get(a) for a in wanted):
-        raise CommandError(f"no submissions found under {submissions}")
-    config = course_config(root, submitted=submissions, timeout=timeout)
-    # nbgrader's kernels may not read the submissions either (unless they
-    # hold what the kernels need), and leave every hidden test to the re-check
-    deny = None
-    if holds_needed(submissions):
-        say(f"warning: kernels may read {submissions}: it holds what they need")
-    else:
-        deny = str(submissions)
-    with tempfile.TemporaryDirectory(prefix="autograder-sync-") as tmp:
-        # The gradebook must know the assignment's cells: generate it (into a
-        # scratch folder, leaving notebooks/ alone) with the database on.
-        generate_release(root, wanted, Path(tmp))
-    result = AutogradeResult(manual=load_manual())
-    with _kernel_settings(**{DENY_ENV: deny, DEFERRED_ENV: "1"}):
-        for assignment in wanted:
-            students = students_by_assignment.get(assignment, [])
-            _autograde_assignment(
-                root, config, submissions, assignment, students, timeout, result, say
-            )
-    _save_manual(result.manual)
-    return result
-
-
-def _autograde_assignment(
-    root, config, submissions, assignment, students, timeout, result, say
-):
-    """nbgrader, then the trusted re-check, for one assignment's students."""
-    db_url = config.CourseDirectory.db_url
-    manual = result.manual.setdefault(assignment, {})
-    scores = result.scores[assignment] = {}
-    # The trusted re-check reads everything its verdict depends on now,
-    # before nbgrader runs any student code.
-    try:
-        limits = Limits(step_seconds=timeout or 30)
-        trusted = Session(root, assignment, limits=limits)
-    except TrustedRecheckError as err:
-        raise CommandError(f"trusted re-check of {assignment}: {err}") from None
-    try:
-        trusted.snapshot(submissions, students)
-        # Hidden tests nobody could score (the kernel defers them): by hand.
-        unscored = trusted.unscored_hidden()
-        for student in students:
-            manual.pop(student, None)
-            problems = _run_nbgrader(root, config, submissions, assignment, student)
-            if unscored:
-                problems.append(
-                    "hidden tests the trusted re-check cannot score: "
-                    + ", ".join(unscored)
-                )
-            if problems:
-                manual[student] = "; ".join(problems)
-                gradebook.flag_for_manual_grading(db_url, assignment, student)
-            scores[student] = gradebook.submission_scores(db_url, assignment, student)
-        # The trusted verdict decides: it scores the hidden tests and
-        # overrides nbgrader where the two disagree.
-        try:
-            report = recheck_assignment(
-                root,
-                assignment,
-                students,
-                submissions=submissions,
-                db_url=db_url,
-                session=trusted,
-                out=None,
-            )
-        except TrustedRecheckError as err:
-            # nbgrader's scores stand, with the hidden tests unchecked.
-            for student in students:
-                manual[student] = f"trusted re-check failed: {err}"[:300]
-                gradebook.flag_for_manual_grading(db_url, assignment, student)
-            _save_manual(result.manual)
-            raise CommandError(f"trusted re-check of {assignment}: {err}") from None
-    finally:
-        trusted.close()
-    report.print(say)
-    for student, why in report.failed.items():
-        reason = f"trusted re-check failed, hidden tests not scored ({why})"
-        previous = manual.get(student)
-        manual[student] = (f"{previous}; {reason}" if previous else reason)[:500]
-        gradebook.flag_for_manual_grading(db_url, assignment, student)
-    for student in report.results:
-        scores[student] = gradebook.submission_scores(db_url, assignment, student)
-    if not manual:
-        del result.manual[assignment]
-
-
-def _run_nbgrader(root, config, submissions, assignment, student) -> list[str]:
-    """nbgrader's autograde of one submission; the problems found.
+def autograde_submission(root, config, submissions, assignment, student) -> list[str]:
+    """nbgrader's autograde of one submission; the problems found (reasons
+    for manual grading). The grading run (:mod:`autograder.grading`) calls
+    it for each unit, inside :func:`kernel_settings` of the run.
 
     Whatever the submission holds (metadata of any type, a kernel that
     leaves links behind), it is this submission's problem, listed for
@@ -522,7 +404,7 @@ def _run_nbgrader(root, config, submissions, assignment, student) -> list[str]:
     try:
         for source_nb in sorted((root / "solutions" / assignment).glob("*.ipynb")):
             problems += structure_problems(source_nb, folder / source_nb.name)
-        with _kernel_settings(**{ASSIGNMENT_ENV: assignment}):
+        with kernel_settings(**{ASSIGNMENT_ENV: assignment}):
             outcome = _run_converter(
                 SafeAutograde,
                 config,
@@ -559,12 +441,13 @@ def hidden_leaks(html_file: Path) -> list[str]:
 
 
 def generate_feedback(
-    root: Path, assignments: Sequence[str] | None
+    root: Path, assignments: Sequence[str] | None, db_url: str | None = None
 ) -> tuple[list[Path], list[str]]:
     """nbgrader's HTML feedback for every autograded submission (of
     ``assignments``, default all): ``(pages written, failures)``. A page that
-    shows a hidden test is a failure."""
-    config = course_config(root)
+    shows a hidden test is a failure. ``db_url``: the gradebook (default the
+    course's)."""
+    config = course_config(root, db_url=db_url)
     autograded = Path(config.CourseDirectory.autograded_directory)
     feedback = Path(config.CourseDirectory.feedback_directory)
     wanted = set(assignments or [])
