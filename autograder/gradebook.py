@@ -5,9 +5,10 @@
 * :func:`write_verdicts`: the trusted re-check's verdict (below);
 * :func:`class_scores`: every submission's score per test cell, for the
   class report (:mod:`autograder.report`);
-* :func:`ensure_students`, :func:`copy_submission`: what a grading run
-  (:mod:`autograder.grading`) needs before its workers write, and the merge
-  of a worker's scratch gradebook into the course's SQLite one.
+* :func:`ensure_course`, :func:`ensure_students`, :func:`copy_submission`:
+  what a grading run (:mod:`autograder.grading`) needs before its workers
+  write, and the merge of a worker's scratch gradebook into the course's
+  SQLite one.
 
 The trusted verdict
 -------------------
@@ -33,7 +34,7 @@ submissions a person must look at (a dead kernel, a deleted test cell).
 
 from __future__ import annotations
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Course, Gradebook, MissingEntry
 
 from .trusted.results import Change, SubmissionResult
 
@@ -44,6 +45,7 @@ __all__ = [
     "flag_for_manual_grading",
     "submission_scores",
     "class_scores",
+    "ensure_course",
     "ensure_students",
     "copy_submission",
 ]
@@ -226,6 +228,20 @@ def class_scores(db_url: str, assignment: str) -> dict[str, dict[str, tuple]]:
                 for grade in notebook.grades
             }
     return scores
+
+
+def ensure_course(db_url: str, course_id: str = "") -> None:
+    """Give the gradebook the course row nbgrader's records point to.
+
+    nbgrader files assignments under its ``CourseDirectory.course_id``,
+    empty by default, but only creates a course row for a non-empty id:
+    SQLite does not check the reference, PostgreSQL refuses every
+    assignment without it.
+    """
+    with Gradebook(db_url) as gb:
+        if gb.db.get(Course, course_id) is None:
+            gb.db.add(Course(id=course_id))
+            gb.db.commit()
 
 
 def ensure_students(db_url: str, students) -> None:

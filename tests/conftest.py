@@ -18,3 +18,6 @@ def torch():
 
 # The one autograde run of the course that the pipeline and notebook tests share.
 from course_run import graded  # noqa: E402, F401
+
+# A real PostgreSQL server (tests/postgres_server.py) for the distributed tests.
+from postgres_server import postgres_db, postgres_server  # noqa: E402, F401

@@ -151,6 +151,7 @@ def autograde(
         say(f"warning: kernels may read {submissions}: it holds what they need")
     else:
         deny = str(submissions)
+    gradebook.ensure_course(db_url)
     with tempfile.TemporaryDirectory(prefix="autograder-sync-") as tmp:
         # The gradebook must know the assignment's cells: generate it (into a
         # scratch folder, leaving notebooks/ alone) with the database on.

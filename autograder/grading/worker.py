@@ -82,7 +82,9 @@ class UnitJob:
 class Timings:
     """Seconds spent on one unit, by step."""
 
-    session: float = 0.0  # the trusted session's preparation (once per worker)
+    # once per worker process (and assignment): the Numba cache warm-up and
+    # the trusted session's preparation
+    session: float = 0.0
     kernel_start: float = 0.0  # nbgrader until the kernel ran its first cell
     execution: float = 0.0  # the notebook's cells in nbgrader's kernel
     nbgrader: float = 0.0  # all of nbgrader's autograde (both above included)
@@ -171,7 +173,8 @@ def grade_unit(job: UnitJob) -> UnitRecord:
     started = time.perf_counter()
     unit, root = job.unit, Path(job.root)
     record = UnitRecord(unit, worker=f"{socket.gethostname()}:{os.getpid()}")
-    _prepare_process(job)
+    _prepare_process(job)  # once per process: counted with the session
+    record.timings.session = time.perf_counter() - started
     scratch = scratch_folder(job.state_dir, unit)
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True, mode=0o700)
@@ -180,7 +183,7 @@ def grade_unit(job: UnitJob) -> UnitRecord:
     try:
         begin = time.perf_counter()
         trusted = _session(root, unit.assignment, job.timeout)
-        record.timings.session = time.perf_counter() - begin
+        record.timings.session += time.perf_counter() - begin
     except TrustedRecheckError as err:
         record.fatal = f"trusted re-check of {unit.assignment}: {err}"
         return record

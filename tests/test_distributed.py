@@ -1,0 +1,304 @@
+"""Grading a class on a Dask cluster (``autograder/grading/``), for real.
+
+A small class of 01_backprop (a full solution, a partial one, a wrong one
+and a blank release; the closing demos deleted, as a student may, so that
+each notebook runs in seconds) is graded
+
+* serially (``--workers 1``) into the default SQLite gradebook: the
+  reference;
+* with two local workers into a real PostgreSQL server
+  (``tests/postgres_server.py``): its export equals the serial one, row for
+  row, and so do every grade, comment and the manual-grading list; run
+  again, it grades nothing;
+* with two workers into another PostgreSQL database, the coordinator
+  killed (SIGKILL, with its workers) once a unit is recorded, then run
+  again while the worker grading one more student (``doomed``) is killed
+  every time it grades it: nothing graded before is graded again, every
+  submission is in the gradebook once, ``doomed`` goes to the manual list
+  (failed twice) and the others' rows equal the serial run's; then a
+  changed submission is graded again, and ``doomed`` with it, nothing else.
+
+The integrity corpus goes through two workers in the shared course run
+(``tests/course_run.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from course_run import (
+    FIRST,
+    ROOT,
+    SUBMITTED_AT,
+    _filled_release,
+    _partly_answered,
+    _without_closing_demos,
+)
+from harness import CELL_SECONDS
+from nbgrader.api import Gradebook
+
+pytestmark = pytest.mark.slow
+
+WRONG_RELU = """
+def relu_forward(x):
+    return np.maximum(x, 0.0), x
+
+
+def relu_backward(dout, cache):
+    return dout
+"""
+DOOMED = "doomed"
+RUN_SECONDS = 900  # only a real hang comes near it
+
+
+def _cli(*args, state: Path, course: Path, **popen):
+    command = [sys.executable, "-m", "autograder", "--root", str(course), *args]
+    env = dict(os.environ, AUTOGRADER_STATE_DIR=str(state))
+    if popen:
+        return subprocess.Popen(command, env=env, text=True, **popen)
+    return subprocess.run(
+        command, env=env, text=True, capture_output=True, timeout=RUN_SECONDS
+    )
+
+
+def _put(folder: Path, student: str, nb) -> None:
+    target = folder / student / FIRST
+    target.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target / f"{FIRST}.ipynb")
+    (target / "timestamp.txt").write_text(SUBMITTED_AT)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course copy with the release of 01, and the class's submissions."""
+    base = tmp_path_factory.mktemp("distributed")
+    course = base / "course"
+    (course / "solutions").mkdir(parents=True)
+    subprocess.run(
+        ["cp", "-r", str(ROOT / "solutions" / FIRST), str(course / "solutions")],
+        check=True,
+    )
+    release = _cli("release", FIRST, state=base / "release-state", course=course)
+    assert release.returncode == 0, release.stdout + release.stderr
+    blank = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+    students = {
+        "full": _without_closing_demos(_filled_release(course, FIRST)),
+        "wrong": _without_closing_demos(
+            _filled_release(course, FIRST, {"relu_answer": WRONG_RELU})
+        ),
+        "partial": _without_closing_demos(
+            _partly_answered(course, {"relu_answer": _answer(course, "relu_answer")})
+        ),
+        "blank": _without_closing_demos(blank),
+    }
+    submissions = base / "submitted"
+    for student, nb in students.items():
+        _put(submissions, student, nb)
+    return {"base": base, "course": course, "submissions": submissions}
+
+
+def _answer(course: Path, grade_id: str) -> str:
+    cells = _filled_release(course, FIRST).cells
+    return next(
+        c.source
+        for c in cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    )
+
+
+def _export(course, state: Path, db: str | None = None) -> dict[str, dict]:
+    output = state / "grades.csv"
+    more = ["--db", db] if db else []
+    proc = _cli(
+        "export", "-o", str(output), *more, state=state, course=course["course"]
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with output.open(newline="") as fh:
+        return {row["student_id"]: row for row in csv.DictReader(fh)}
+
+
+def _grades(db: str, students) -> dict:
+    """Every grade and comment of the students' submissions of 01."""
+    found = {}
+    with Gradebook(db) as gb:
+        for student in students:
+            nb = gb.find_submission_notebook(FIRST, FIRST, student)
+            found[student] = (
+                sorted(
+                    (g.name, g.auto_score, g.manual_score, g.needs_manual_grade)
+                    for g in nb.grades
+                ),
+                sorted((c.name, c.manual_comment) for c in nb.comments),
+            )
+    return found
+
+
+def _manual(state: Path) -> dict:
+    path = state / "needs_manual_grading.json"
+    return json.loads(path.read_text()).get(FIRST, {}) if path.is_file() else {}
+
+
+@pytest.fixture(scope="module")
+def serial(course):
+    """The reference: one worker, the default SQLite gradebook."""
+    state = course["base"] / "serial"
+    proc = _cli(
+        "autograde", str(course["submissions"]), "--workers=1",
+        f"--timeout={CELL_SECONDS}", state=state, course=course["course"],
+    )  # fmt: skip
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+    db = f"sqlite:///{state / 'gradebook.db'}"
+    return {
+        "state": state,
+        "rows": _export(course, state),
+        "grades": _grades(db, ["full", "wrong", "partial", "blank"]),
+        "manual": _manual(state),
+    }
+
+
+def test_two_workers_into_postgresql_grade_as_the_serial_run(
+    course, serial, postgres_db
+):
+    state = course["base"] / "parallel"
+    args = ["autograde", str(course["submissions"]), "--workers=2", "--db", postgres_db]
+    proc = _cli(
+        *args, f"--timeout={CELL_SECONDS}", state=state, course=course["course"]
+    )
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+    assert "4 to grade, 0 unchanged" in proc.stdout, proc.stdout
+    assert "with 2 worker(s)" in proc.stdout, proc.stdout
+    rows = _export(course, state, postgres_db)
+    assert rows == serial["rows"]
+    assert float(rows["full"]["score"]) > float(rows["wrong"]["score"])
+    assert float(rows["partial"]["score"]) > float(rows["blank"]["score"]) == 0
+    assert _grades(postgres_db, rows) == serial["grades"]
+    assert _manual(state) == serial["manual"]
+    # the re-check's records, read by `python -m autograder report`
+    recorded = json.loads((state / "trusted" / f"{FIRST}.json").read_text())
+    assert sorted(recorded["students"]) == sorted(rows)
+    again = _cli(*args, state=state, course=course["course"])
+    assert "0 to grade, 4 unchanged" in again.stdout, again.stdout + again.stderr
+    assert _export(course, state, postgres_db) == rows
+
+
+def _ledger(state: Path) -> dict[str, str]:
+    found = {}
+    for path in (state / "grading").glob("ledger-*.json"):
+        try:
+            found.update(json.loads(path.read_text())["graded"].get(FIRST, {}))
+        except (OSError, ValueError):
+            pass  # being replaced right now
+    return found
+
+
+def _ancestors(pid: int):
+    while pid > 1:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        pid = int(
+            next(x for x in status.splitlines() if x.startswith("PPid:")).split()[1]
+        )
+        yield pid
+
+
+def _is_dask_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+class _WorkerKiller(threading.Thread):
+    """Kills the Dask worker process whenever one grades ``student``: the
+    worker whose descendant (nbgrader's kernel) works in its folder."""
+
+    def __init__(self, student: str):
+        super().__init__(daemon=True)
+        self.suffix = f"{os.sep}{student}{os.sep}{FIRST}"
+        self.killed: set[int] = set()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    cwd = os.readlink(entry / "cwd")
+                except OSError:
+                    continue
+                if not cwd.endswith(self.suffix):
+                    continue
+                for pid in _ancestors(int(entry.name)):
+                    if _is_dask_worker(pid) and pid not in self.killed:
+                        self.killed.add(pid)
+                        os.kill(pid, signal.SIGKILL)
+                        break
+
+
+def test_killed_coordinator_and_workers_lose_nothing(course, serial, postgres_db):
+    state = course["base"] / "killed"
+    submissions = course["base"] / "submitted-killed"
+    subprocess.run(
+        ["cp", "-r", str(course["submissions"]), str(submissions)], check=True
+    )
+    _put(
+        submissions,
+        DOOMED,
+        nbformat.read(submissions / "partial" / FIRST / f"{FIRST}.ipynb", 4),
+    )
+    args = ["autograde", str(submissions), "--workers=2", "--db", postgres_db, "-v"]
+    args.append(f"--timeout={CELL_SECONDS}")
+    # 1. the coordinator (and its cluster) killed once a unit is recorded
+    first = _cli(
+        *args, state=state, course=course["course"], start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + RUN_SECONDS
+    while not _ledger(state) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.communicate(timeout=60)
+    before = _ledger(state)
+    assert 1 <= len(before) < 5, before
+    # 2. again, the worker grading `doomed` killed each time it does
+    killer = _WorkerKiller(DOOMED)
+    killer.start()
+    try:
+        second = _cli(*args, state=state, course=course["course"])
+    finally:
+        killer.stop.set()
+        killer.join()
+    out = second.stdout + second.stderr
+    assert second.returncode == 3, out
+    assert f"{5 - len(before)} to grade, {len(before)} unchanged" in second.stdout, out
+    assert len(killer.killed) == 2, (killer.killed, out)
+    assert "grading failed twice" in _manual(state)[DOOMED], out
+    assert set(_ledger(state)) == {"full", "wrong", "partial", "blank"}
+    with Gradebook(postgres_db) as gb:
+        submitted = [s.student.id for s in gb.find_assignment(FIRST).submissions]
+    assert sorted(submitted) == sorted({*submitted}) and "full" in submitted
+    rows = _export(course, state, postgres_db)
+    assert {s: rows[s] for s in serial["rows"]} == serial["rows"]
+    # 3. a changed submission is graded again, and the failed one; no other
+    changed = nbformat.read(submissions / "partial" / FIRST / f"{FIRST}.ipynb", 4)
+    changed.cells.append(nbformat.v4.new_markdown_cell("one more note"))
+    nbformat.write(changed, submissions / "partial" / FIRST / f"{FIRST}.ipynb")
+    third = _cli(*args, state=state, course=course["course"])
+    out = third.stdout + third.stderr
+    assert "2 to grade, 3 unchanged" in third.stdout, out
+    assert f"{DOOMED}/{FIRST}:" in third.stdout and f"partial/{FIRST}:" in third.stdout
+    assert DOOMED not in _manual(state), out
+    assert set(_ledger(state)) == {"full", "wrong", "partial", "blank", DOOMED}
