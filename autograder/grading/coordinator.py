@@ -265,11 +265,12 @@ class _Run:
                 future.cancel()
             save_manual(self.result.manual)
 
-    def _set_manual(self, unit: Unit, reasons: list[str]) -> None:
+    def _set_manual(self, unit: Unit, reason: str) -> None:
+        """The unit's entry in the manual-grading list ("": none)."""
         manual = self.result.manual.setdefault(unit.assignment, {})
         manual.pop(unit.student, None)
-        if reasons:
-            manual[unit.student] = "; ".join(reasons)[:500]
+        if reason:
+            manual[unit.student] = reason
         if not manual:
             del self.result.manual[unit.assignment]
 
@@ -295,10 +296,11 @@ class _Run:
             )
             state["students"][unit.student] = record.recheck_entry
             save_state(self.state, unit.assignment, state)
-        reasons = [p[:300] for p in record.problems]
+        reason = "; ".join(record.problems)
         if why := report.failed.get(unit.student):
-            reasons.append(f"trusted re-check failed, hidden tests not scored ({why})")
-        self._set_manual(unit, reasons)
+            failed = f"trusted re-check failed, hidden tests not scored ({why})"
+            reason = (f"{reason}; {failed}" if reason else failed)[:500]
+        self._set_manual(unit, reason)
         save_manual(self.result.manual)
         self.result.scores[unit.assignment][unit.student] = record.scores
         self.result.timings.append(record.timings)
@@ -310,7 +312,7 @@ class _Run:
     def _failed(self, unit: Unit, failure: str) -> None:
         """A unit that failed twice: listed for manual grading, not recorded
         in the ledger (the next run tries it again)."""
-        self._set_manual(unit, [f"grading failed twice: {failure}"])
+        self._set_manual(unit, f"grading failed twice: {failure}")
         gradebook.flag_for_manual_grading(self.db_url, unit.assignment, unit.student)
         self.result.scores[unit.assignment][unit.student] = gradebook.submission_scores(
             self.db_url, unit.assignment, unit.student
