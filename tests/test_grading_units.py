@@ -1,0 +1,76 @@
+"""The grading run's bookkeeping, without executing notebooks
+(``autograder/grading/``): content hashes, the ledger, argument checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autograder.grading.coordinator import autograde
+from autograder.grading.ledger import Ledger
+from autograder.grading.units import content_hash, plan_units
+from autograder.pipeline import CommandError
+
+
+def _course(tmp_path):
+    root = tmp_path / "course"
+    (root / "solutions" / "a1").mkdir(parents=True)
+    (root / "solutions" / "a1" / "a1.ipynb").write_text("{source}")
+    work = tmp_path / "submitted" / "ann" / "a1"
+    work.mkdir(parents=True)
+    (work / "a1.ipynb").write_text("{answer}")
+    (work / "timestamp.txt").write_text("2025-03-01 11:30:00 UTC")
+    return root, tmp_path / "submitted", work
+
+
+def test_the_content_hash_follows_the_submission_and_the_source(tmp_path):
+    root, submitted, work = _course(tmp_path)
+    first = content_hash(root, submitted, "a1", "ann")
+    assert content_hash(root, submitted, "a1", "ann") == first
+    (work / "a1.ipynb").write_text("{answer, changed}")
+    second = content_hash(root, submitted, "a1", "ann")
+    assert second != first
+    (root / "solutions" / "a1" / "a1.ipynb").write_text("{source, changed}")
+    assert content_hash(root, submitted, "a1", "ann") not in (first, second)
+    # another student's identical work is another unit
+    other = submitted / "bob" / "a1"
+    other.mkdir(parents=True)
+    for path in work.iterdir():
+        (other / path.name).write_bytes(path.read_bytes())
+    units = plan_units(root, submitted, {"a1": ["ann", "bob"]})
+    assert [u.key for u in units] == ["ann/a1", "bob/a1"]
+    assert units[0].digest != units[1].digest
+
+
+def test_the_ledger_lists_graded_units_per_gradebook(tmp_path):
+    root, submitted, work = _course(tmp_path)
+    (unit,) = plan_units(root, submitted, {"a1": ["ann"]})
+    ledger = Ledger(tmp_path / "grading", "sqlite:///one.db")
+    assert not ledger.is_graded(unit)
+    ledger.record(unit)
+    assert Ledger(tmp_path / "grading", "sqlite:///one.db").is_graded(unit)
+    # another gradebook has its own ledger; no URL is written down
+    assert not Ledger(tmp_path / "grading", "postgresql://u:pw@h/db").is_graded(unit)
+    for path in (tmp_path / "grading").iterdir():
+        assert "one.db" not in path.name and "one.db" not in path.read_text()
+    (work / "a1.ipynb").write_text("{answer, changed}")
+    (changed,) = plan_units(root, submitted, {"a1": ["ann"]})
+    assert not ledger.is_graded(changed)
+    ledger.forget(unit)
+    data = json.loads(ledger.path.read_text())
+    assert data["graded"] == {"a1": {}}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"workers": 0}, "--workers must be a whole number >= 1, received 0"),
+        ({"workers": 2, "scheduler": "tcp://h:8786"}, "not both"),
+        ({"db_url": "mysql://h/db"}, "received 'mysql://h/db'"),
+    ],
+)
+def test_bad_options_are_refused_naming_them(tmp_path, options, message):
+    root, submitted, _ = _course(tmp_path)
+    with pytest.raises(CommandError, match=message):
+        autograde(root, submitted, None, **options)
