@@ -27,6 +27,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,9 @@ def autograde(
     ``scheduler``: address of an existing Dask scheduler instead.
     """
     _check_args(workers, scheduler, db_url)
+    # nbgrader 0.9 with SQLAlchemy 2 warns about its own session handling
+    # while creating submissions (merges included): harmless.
+    warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
     if not submissions.is_dir():
         raise CommandError(f"no submissions folder {submissions}")
     by_assignment = paths.submitted_students(submissions)
