@@ -5,10 +5,10 @@
 * :func:`write_verdicts`: the trusted re-check's verdict (below);
 * :func:`class_scores`: every submission's score per test cell, for the
   class report (:mod:`autograder.report`);
-* :func:`ensure_course`, :func:`ensure_students`, :func:`copy_submission`:
-  what a grading run (:mod:`autograder.grading`) needs before its workers
-  write, and the merge of a worker's scratch gradebook into the course's
-  SQLite one.
+* :func:`ensure_course`, :func:`ensure_students`, :func:`submitted`,
+  :func:`copy_submission`: what a grading run (:mod:`autograder.grading`)
+  needs before its workers write, and the merge of a worker's scratch
+  gradebook into the course's SQLite one.
 
 The trusted verdict
 -------------------
@@ -47,6 +47,7 @@ __all__ = [
     "class_scores",
     "ensure_course",
     "ensure_students",
+    "submitted",
     "copy_submission",
 ]
 
@@ -242,6 +243,16 @@ def ensure_course(db_url: str, course_id: str = "") -> None:
         if gb.db.get(Course, course_id) is None:
             gb.db.add(Course(id=course_id))
             gb.db.commit()
+
+
+def submitted(db_url: str) -> set[tuple[str, str]]:
+    """Every ``(assignment, student)`` with a submission in the gradebook."""
+    with Gradebook(db_url) as gb:
+        return {
+            (assignment.name, submission.student.id)
+            for assignment in gb.assignments
+            for submission in assignment.submissions
+        }
 
 
 def ensure_students(db_url: str, students) -> None:

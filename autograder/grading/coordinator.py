@@ -180,7 +180,14 @@ class _Run:
 
     def grade(self, units: list[Unit], workers, scheduler) -> AutogradeResult:
         started = time.perf_counter()
-        todo = [u for u in units if not self.ledger.is_graded(u)]
+        # graded with this content, and still in the gradebook (which may
+        # have been replaced since)
+        present = gradebook.submitted(self.db_url)
+        todo = [
+            u
+            for u in units
+            if not (self.ledger.is_graded(u) and (u.assignment, u.student) in present)
+        ]
         for unit in units:
             self.result.scores.setdefault(unit.assignment, {})
             if unit not in todo:

@@ -24,6 +24,8 @@ writes the course's SQLite file. Everything comes back as a
 from __future__ import annotations
 
 import atexit
+import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -33,7 +35,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import gradebook
+from .. import declarations, gradebook
 from ..checks import DEFERRED_ENV
 from ..nbgrader_config import course_config
 from ..pipeline import autograde_submission, kernel_settings, prepare_environment
@@ -119,7 +121,8 @@ class UnitRecord:
     timings: Timings = field(default_factory=Timings)
 
 
-# The trusted sessions of this worker process, by (root, assignment, timeout).
+# The trusted sessions of this worker process, by (root, assignment, timeout,
+# digest of the assignment's sources).
 _SESSIONS: dict[tuple, Session] = {}
 
 
@@ -133,7 +136,17 @@ atexit.register(_close_sessions)
 
 
 def _session(root: Path, assignment: str, timeout: int | None) -> Session:
-    key = (str(root), assignment, timeout)
+    """This process's session of the assignment, made again when its source
+    notebooks or declarations changed (a cluster's workers outlive runs)."""
+    digest = hashlib.sha256()
+    for path in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+        digest.update(path.read_bytes())
+    with contextlib.suppress(LookupError):  # undeclared: the session says
+        module = declarations.load_assignment(assignment)
+        digest.update(Path(module.__file__).read_bytes())
+    key = (str(root), assignment, timeout, digest.hexdigest())
+    for stale in [k for k in _SESSIONS if k[:3] == key[:3] and k != key]:
+        _SESSIONS.pop(stale).close()
     if key not in _SESSIONS:
         _SESSIONS[key] = Session(
             root, assignment, limits=Limits(step_seconds=timeout or 30)
