@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.assignments.mistakes.a07_cnn import MISCONCEPTIONS, MORE_HINTS
 from autograder.assignments.references.a07_cnn import (
     _accuracy_compare,
     _bottleneck_reference,
@@ -30,7 +31,6 @@ from autograder.assignments.references.a07_cnn import (
     _three_ways_reference,
     _weight_growth_reference,
 )
-from autograder.assignments.mistakes.a07_cnn import MISCONCEPTIONS, MORE_HINTS
 from autograder.checks import Check
 from dlcore.data import load_digits
 from dlcore.layers import (
