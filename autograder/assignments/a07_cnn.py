@@ -113,16 +113,16 @@ def _three_ways_call(fn, cases):
 
 def _step_inputs(rng):
     n = 12
-    return {
-        "cases": np.column_stack(
-            [
-                rng.integers(1, 30, size=n),
-                rng.choice([1, 2, 4, 8], size=n),
-                rng.integers(1, 8, size=n),
-                rng.integers(1, 4, size=n),
-            ]
-        )
-    }
+    cases = np.column_stack(
+        [
+            rng.integers(1, 30, size=n),
+            rng.choice([1, 2, 4, 8], size=n),
+            rng.integers(1, 8, size=n),
+            rng.integers(1, 4, size=n),
+        ]
+    )
+    cases[0] = (3, 2, 1, 2)  # a 1x1 kernel: no gap to add, its stride still counts
+    return {"cases": cases}
 
 
 def _step_call(fn, cases):
@@ -141,6 +141,7 @@ def _stack_inputs(rng):
         )
     stacks[0] = [(3, 1), (3, 1)]  # two 3x3 layers: a 5x5 field
     stacks[1] = [(3, 1), (2, 2), (3, 1)]  # LeNet's second convolution
+    stacks[2] = [(2, 2), (3, 1)]  # a stride below widens the layer above
     return {"stacks": stacks}
 
 
@@ -266,6 +267,7 @@ def _shift_inputs(rng):
     shifts[0] = (0, 0)
     shifts[1] = (2, -1)
     shifts[2] = (-height - 1, 0)  # the whole image leaves the frame
+    shifts[3] = (0, width)  # exactly the width: nothing stays either
     return {"x": rng.random((n, c, height, width)), "shifts": shifts}
 
 

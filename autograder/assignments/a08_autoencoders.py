@@ -76,7 +76,7 @@ def _answer(value):
 def _tied_inputs(rng):
     n = int(rng.integers(4, 9))
     n_inputs = int(rng.integers(6, 13))
-    n_hidden = int(rng.integers(3, 8))
+    n_hidden = int(rng.integers(3, 6))  # H < D: a missing transpose shows
     return {
         "x": rng.random((n, n_inputs)),
         "W": 0.6 * rng.standard_normal((n_hidden, n_inputs)),

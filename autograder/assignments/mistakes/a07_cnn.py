@@ -41,7 +41,7 @@ def _three_ways(
         n_in, n_out = C * H * W, F * H * W
         dense = n_in * n_out + (n_out if dense_bias else 0)
         window = (C if local_channels else 1) * K * K
-        local_biases = {"unit": n_out, "filter": F, "none": 0}[local_bias]
+        local_biases = n_out if local_bias == "unit" else F
         local = n_out * window + local_biases
         conv = F * C * K * K + F if conv_shared else n_out * C * K * K + n_out
         return dense, local, conv
@@ -125,7 +125,7 @@ def _random(draw):
 # ------------------------------------------------------- gradient norms
 
 
-def _norms(of="grads", layers="walk", squared=False, reverse=False):
+def _norms(of="grads", layers="walk", squared=False):
     def gradient_norms(model, x, y):
         scores = model.forward(x, training=True)
         _, dscores = softmax_cross_entropy(scores, y)
@@ -133,7 +133,7 @@ def _norms(of="grads", layers="walk", squared=False, reverse=False):
         found = walk(model) if layers == "walk" else model.layers
         arrays = [getattr(layer, of)["W"] for layer in found if "W" in layer.params]
         norms = [np.sum(a**2) if squared else np.linalg.norm(a) for a in arrays]
-        return np.array(norms[::-1] if reverse else norms)
+        return np.array(norms)
 
     return gradient_norms
 
@@ -252,12 +252,6 @@ MISCONCEPTIONS = {
             answer=_three_ways(local_bias="filter"),
         ),
         Misconception(
-            "local_bias_missing",
-            "your locally connected count leaves out the biases: every output "
-            "unit has one.",
-            answer=_three_ways(local_bias="none"),
-        ),
-        Misconception(
             "local_window_one_channel",
             "your locally connected windows see one channel; each unit's "
             "window reaches through every input channel.",
@@ -340,12 +334,6 @@ MISCONCEPTIONS = {
             "your count lets each 3x3 layer widen the field by three pixels; "
             "it adds only the gaps of its window.",
             variant=lambda: np.float64(3.0),
-        ),
-        Misconception(
-            "field_not_layers",
-            "your answer is the field's width; the question asks for the number "
-            "of layers.",
-            variant=lambda: np.float64(9.0),
         ),
     ),
     "build_lenet": (
@@ -433,23 +421,12 @@ MISCONCEPTIONS = {
             "Residual block has its own weights and must be listed too.",
             answer=_norms(layers="top"),
         ),
-        Misconception(
-            "backward_order",
-            "your norms are in backward order (output layer first); list them "
-            "in forward order.",
-            answer=_norms(reverse=True),
-        ),
     ),
     "q_bottleneck_params": (
         Misconception(
             "bias_missing",
             "your counts leave out the biases: every convolution has one per filter.",
             variant=lambda: np.array([1179648.0, 69632.0]),
-        ),
-        Misconception(
-            "one_convolution_in_basic",
-            "your basic block has one 3x3 convolution; it has two.",
-            variant=lambda: np.array([590080.0, 70016.0]),
         ),
     ),
     "branches_backward": (
@@ -519,8 +496,8 @@ MORE_HINTS = {
     ),
     "receptive_field_step": (
         (
-            "With k units there are k - 1 gaps. The spacing of units multiplies: a "
-            "stride counts units of the layer below, each already `jump` pixels apart."
+            "How many gaps separate k units in a row, and how wide is one gap in "
+            "input pixels? A stride counts units of the layer below, not pixels."
         ),
     ),
     "receptive_field": (
@@ -581,9 +558,9 @@ MORE_HINTS = {
     ),
     "smoothed_cross_entropy": (
         (
-            "The true class keeps 1 - epsilon plus its share of the uniform part; the "
-            "gradient of the mean loss is the difference between probabilities and "
-            "targets, per example."
+            "The true class gives up epsilon and gets back its share of the uniform "
+            "part. As for plain cross-entropy, the gradient compares the probabilities "
+            "with the targets; averaging over the examples scales it."
         ),
     ),
 }
