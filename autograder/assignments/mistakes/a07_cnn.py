@@ -4,7 +4,8 @@ Each check of ``autograder/assignments/a07_cnn.py`` that declares
 misconceptions finds them in ``MISCONCEPTIONS`` under its name: the wrong
 answer, written as a student would write it (or what it returns), and the
 message that names the mistake without giving the answer
-(``autograder/AUTHORING.md`` § 1b).
+(``autograder/AUTHORING.md`` § 1b). ``MORE_HINTS`` holds the checks'
+level-2 hints.
 
 The LeNet checks judge a structure (no element-wise reference), so their
 misconceptions say with ``matches`` which property of the received summary
@@ -491,7 +492,7 @@ MORE_HINTS = {
     "q_weight_growth": (
         (
             "A dense weight matrix has one row per output unit and one column per "
-            "input value, and both counts are proportional to the image's area."
+            "input value: how does each count change when the image's area grows?"
         ),
     ),
     "receptive_field_step": (
@@ -520,8 +521,8 @@ MORE_HINTS = {
     ),
     "lenet_accuracy": (
         (
-            "If the accuracy is low, look at the training curve: a loss that does not "
-            "fall points at the learning rate or at the loss's name, an accuracy far "
+            "If the accuracy is low, look at the training curves: a loss that does not"
+            " fall points at the learning rate or the loss, a training accuracy far "
             "above the validation one at overfitting."
         ),
     ),

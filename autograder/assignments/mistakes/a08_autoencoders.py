@@ -562,8 +562,9 @@ MORE_HINTS = {
     ),
     "q_bias_direction": (
         (
-            "For rho_hat above rho the slope of the divergence is positive, and the "
-            "sigmoid's derivative is positive too."
+            "Follow the signs along the chain: the divergence's slope for rho_hat "
+            "above rho, the sigmoid's derivative, then the descent step, which goes "
+            "against the gradient."
         ),
     ),
     "pretrain_stack": (
