@@ -70,21 +70,24 @@ __all__ = [
 # A resemblance at or above this share of the student's own tokens is
 # flagged. Measured on the course run's corpus (01_backprop): honest answers
 # written differently from the solution share at most 12 % with dlcore's
-# code, a copy of dlcore's with renamed variables 77-92 % (the share varies
-# by a few points from one run to the next: copydetect hashes with Python's
-# per-process string hash), a lightly edited copy of another student 100 %.
+# code, a copy of dlcore's ELU pasted into the template (variables renamed,
+# validation dropped) 89 %, a lightly edited copy of another student 100 %.
 SIMILARITY_THRESHOLD = 0.60
 # An answer with fewer tokens than this left once the boilerplate is removed
 # is too short to judge (a one-line answer resembles every other one).
 MIN_TOKENS = 40
 # copydetect's two thresholds: matches shorter than NOISE_TOKENS tokens are
-# ignored, matches of GUARANTEE_TOKENS or more are always found (its
-# defaults, 25 and 30, are made for whole files; an answer cell is a few
-# lines). A token is what copydetect's filter leaves of the code: each name
-# becomes one letter, each operator or bracket stays one character,
-# whitespace and comments go.
+# ignored, matches of GUARANTEE_TOKENS or more are always found. A token is
+# what copydetect's filter leaves of the code: each name becomes one letter,
+# each operator or bracket stays one character, whitespace and comments go.
+# Its defaults (25, 30) are made for whole files; an answer cell is a few
+# lines. Equal thresholds make the winnowing window 1: every k-gram is a
+# fingerprint. A wider window keeps fewer, but which ones depends on Python's
+# per-process string hash (copydetect hashes with ``hash``): the share then
+# varied by up to 25 points between two runs on the same answers; with
+# window 1 it is the same on every run.
 NOISE_TOKENS = 15
-GUARANTEE_TOKENS = 20
+GUARANTEE_TOKENS = 15
 # The partner of a resemblance with dlcore's own code.
 REFERENCE = "dlcore"
 # The largest notebook read (bytes): a submission is untrusted.

@@ -217,10 +217,11 @@ print("VANDAL environ", _found)
 """
 
 # Issue 16, copy detection (autograder/copies.py): dlcore's own ELU
-# (dlcore/functional/activations.py) with its variables renamed, the
-# validation dropped and the cache a tuple.
-BORROWED_ELU = """
+# (dlcore/functional/activations.py) pasted into the template, its variables
+# renamed, the validation dropped and the cache a tuple.
+BORROWED_ELU = '''
 def elu_forward(x, alpha=1.0):
+    """ELU, x for x > 0 and alpha * (exp(x) - 1) otherwise. Returns (out, cache)."""
     is_pos = x > 0
     # expm1 is accurate near 0; the minimum keeps exp from overflowing
     below = alpha * np.expm1(np.minimum(x, 0))
@@ -229,9 +230,10 @@ def elu_forward(x, alpha=1.0):
 
 
 def elu_backward(dout, cache):
+    """Gradient of ELU."""
     is_pos, result, a = cache
     return np.where(is_pos, dout, dout * (result + a)).astype(dout.dtype, copy=False)
-"""
+'''
 
 # carol's own two-layer gradients (right, and written unlike the solution)...
 OWN_TWO_LAYER = """
