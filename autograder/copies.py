@@ -307,7 +307,7 @@ def detect_copies(
     answers: Mapping[str, Mapping[str, str]],
     release: Mapping[str, str],
     solution: Mapping[str, str],
-    references: Mapping[str, tuple[tuple[str, ...], str]] = {},  # noqa: B006
+    references: Mapping[str, tuple[tuple[str, ...], str]] | None = None,
 ) -> CopyReport:
     """Compare every student's answer to each part with dlcore's source and
     with the other students' answers.
@@ -322,9 +322,10 @@ def detect_copies(
         The release notebook's template and the instructor's solution of
         each part (:func:`answer_cells`): the boilerplate. Only the parts
         of ``solution`` are compared.
-    references : {part: (dlcore names, source)}
+    references : {part: (dlcore names, source)}, optional
         dlcore's own code of the parts (:func:`reference_sources`).
     """
+    references = references or {}
     if not isinstance(assignment, str) or not assignment:
         raise TypeError(
             f"assignment must be a non-empty string, received {assignment!r}"

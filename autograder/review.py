@@ -40,7 +40,7 @@ def _scan_reason(flags: list[str]) -> str:
 
 def scan_reasons(
     report: RecheckReport,
-    recorded: Mapping[str, Mapping] = {},  # noqa: B006
+    recorded: Mapping[str, Mapping] | None = None,
 ) -> dict[str, str]:
     """``{student: reason}`` for the submissions the scan flagged.
 
@@ -48,6 +48,7 @@ def scan_reasons(
     re-checked, same fingerprint) from their ``recorded`` progress entries
     (:func:`autograder.trusted.results.load_state`'s ``students``).
     """
+    recorded = recorded or {}
     found = {
         student: [str(flag) for flag in result.flags]
         for student, result in report.results.items()
@@ -61,7 +62,7 @@ def scan_reasons(
 def review_reasons(
     report: RecheckReport,
     copy_report: copies.CopyReport,
-    recorded: Mapping[str, Mapping] = {},  # noqa: B006
+    recorded: Mapping[str, Mapping] | None = None,
 ) -> dict[str, list[str]]:
     """``{student: [reason, ...]}``: the scan's, then copy detection's."""
     reasons: dict[str, list[str]] = {}
