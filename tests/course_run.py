@@ -18,7 +18,10 @@ input transformer (the end-to-end case of ``test_integrity.py``), and
 notebook costs seconds) has a tanh that is right on the visible test's inputs
 only, so that only its hidden test fails, and an answer cell that tries to
 read the course secret, the hidden references and the gradebook and prints
-what it got.
+what it got. ``borrower`` answers ELU with dlcore's own code, variables
+renamed; ``dave`` copies ``carol``'s own two-layer gradients with light
+edits: all three keep their scores and are flagged for review, the reason
+naming the partner (``COPIERS``).
 """
 
 from __future__ import annotations
@@ -213,6 +216,64 @@ while _pid > 1:
 print("VANDAL environ", _found)
 """
 
+# Issue 16, copy detection (autograder/copies.py): dlcore's own ELU
+# (dlcore/functional/activations.py) pasted into the template, its variables
+# renamed, the validation dropped and the cache a tuple.
+BORROWED_ELU = '''
+def elu_forward(x, alpha=1.0):
+    """ELU, x for x > 0 and alpha * (exp(x) - 1) otherwise. Returns (out, cache)."""
+    is_pos = x > 0
+    # expm1 is accurate near 0; the minimum keeps exp from overflowing
+    below = alpha * np.expm1(np.minimum(x, 0))
+    result = np.where(is_pos, x, below).astype(x.dtype, copy=False)
+    return result, (is_pos, result, alpha)
+
+
+def elu_backward(dout, cache):
+    """Gradient of ELU."""
+    is_pos, result, a = cache
+    return np.where(is_pos, dout, dout * (result + a)).astype(dout.dtype, copy=False)
+'''
+
+# carol's own two-layer gradients (right, and written unlike the solution)...
+OWN_TWO_LAYER = """
+def two_layer_gradients(x, y, W1, b1, w2, b2):
+    hidden_in = W1 @ x + b1
+    hidden = np.tanh(hidden_in)
+    score = float(np.dot(w2, hidden) + b2)
+    y_hat = 1.0 / (1.0 + np.exp(-score))
+    delta_out = (y_hat - y) * y_hat * (1.0 - y_hat)
+    tanh_slope = 1.0 - np.tanh(hidden_in) ** 2
+    delta_hidden = delta_out * w2 * tanh_slope
+    grad_W1 = delta_hidden[:, None] * x[None, :]
+    grad_b1 = delta_hidden.copy()
+    grad_w2 = delta_out * hidden
+    return delta_out, delta_hidden, grad_W1, grad_b1, grad_w2, delta_out
+"""
+# ... and dave's copy of it: names changed, comments added.
+COPIED_TWO_LAYER = """
+def two_layer_gradients(x, y, W1, b1, w2, b2):
+    # forward pass
+    pre = W1 @ x + b1
+    h = np.tanh(pre)
+    s = float(np.dot(w2, h) + b2)
+    p = 1.0 / (1.0 + np.exp(-s))
+    # backward pass: output error, then hidden error
+    e_out = (p - y) * p * (1.0 - p)
+    slope = 1.0 - np.tanh(pre) ** 2
+    e_hid = e_out * w2 * slope
+    gW1 = e_hid[:, None] * x[None, :]
+    gb1 = e_hid.copy()
+    gw2 = e_out * h
+    return e_out, e_hid, gW1, gb1, gw2, e_out
+"""
+# The copiers of 01 and what each copied (from whom), as the reason names it.
+COPIERS = {
+    "borrower": ("elu_answer", "dlcore's `elu_backward`, `elu_forward`"),
+    "carol": ("two_layer_gradients_answer", "student dave's answer"),
+    "dave": ("two_layer_gradients_answer", "student carol's answer"),
+}
+
 WITHHELD_RELU = """
 import dlcore.functional as F
 
@@ -238,12 +299,24 @@ def batchnorm_backward(dout, cache):
     dx = dout * cache["gamma"] / np.sqrt(cache["var"] + cache["eps"])
     return dx, np.sum(dout * cache["x_hat"], axis=0), np.sum(dout, axis=0)
 """
+# bob makes ann's first mistake in his own words (the same text would be a
+# copy: copy detection flags it, autograder/copies.py)
+UNBIASED_FORWARD_OWN_WORDS = """
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    n = x.shape[0]
+    mean = np.sum(x, axis=0) / n
+    centred = x - mean
+    var = np.sum(centred**2, axis=0) / (n - 1)
+    x_hat = centred / np.sqrt(var + eps)
+    cache = {"x": x, "mean": mean, "var": var, "x_hat": x_hat, "gamma": gamma, "eps": eps}
+    return gamma * x_hat + beta, cache
+"""
 MISTAKEN_STUDENTS = {
     "ann": {
         "batchnorm_forward": UNBIASED_FORWARD,
         "batchnorm_backward": CONSTANT_STATISTICS_BACKWARD,
     },
-    "bob": {"batchnorm_forward": UNBIASED_FORWARD},
+    "bob": {"batchnorm_forward": UNBIASED_FORWARD_OWN_WORDS},
 }
 
 
@@ -366,6 +439,20 @@ def _submissions(
         "gradebook, plants a link to the secret and a FIFO for the feedback, "
         "reads its parents' environment",
     )
+    # Copy detection (each answers only the copied part: nbgrader's run stays
+    # short); the reason names the partner, the scores stand.
+    for student, text in (
+        ("borrower", BORROWED_ELU),
+        ("carol", OWN_TWO_LAYER),
+        ("dave", COPIED_TWO_LAYER),
+    ):
+        part, partner = COPIERS[student]
+        put(
+            student,
+            FIRST,
+            _partly_answered(course, {part: text}),
+            f"{part} right, and resembling {partner}",
+        )
     # (unanswered otherwise, so it runs fast: the deleted cell is the point)
     tampered = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
     tampered.cells = [

@@ -684,7 +684,11 @@ def test_a_forged_exit_status_is_the_submissions_own_problem(graded):
     status: its own part scores zero, nobody else's grading changes."""
     assert _course_parts(graded, "forger") == _only(test_relu=1)
     code, out = graded["autograde"][ASSIGNMENT]
-    assert "forger" not in _manual(graded), out
+    # on the manual list for its code only (the static scan: os._exit),
+    # never for a sandbox the grader would have failed to apply
+    reason = _manual(graded)["forger"]
+    assert reason.startswith("suspicious code (static scan") and "os._exit" in reason
+    assert "sandbox" not in reason and "re-check failed" not in reason, reason
     assert "NOT RE-CHECKED" not in out and "trusted re-check failed" not in out, out
     # the others were re-checked after it (snooper's hidden test was scored)
     assert _course_parts(graded, "snooper")["test_tanh"] == 0
@@ -750,6 +754,44 @@ def test_no_environment_above_a_kernel_holds_the_secret(graded):
     assert "VANDAL environ []" in _printed(notebook)
     assert (state.stat().st_mode & 0o777) == 0o700
     assert ((state / "secret").stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ASSIGNMENT not in ASSIGNMENTS, reason="no 01 in the shared run")
+def test_copies_are_flagged_with_the_partner_never_rescored(graded):
+    """``borrower`` answers ELU with dlcore's code, ``dave`` copies ``carol``
+    (tests/course_run.py, ``COPIERS``): they keep their scores, and the CSV's
+    reason names what each resembles; nobody else is flagged as a copy, and
+    no feedback page names a partner."""
+    from course_run import COPIERS
+
+    state = graded["states"][ASSIGNMENT]
+    with open(state / "grades.csv", newline="") as fh:
+        rows = {
+            r["student_id"]: r
+            for r in csv.DictReader(fh)
+            if r["assignment"] == ASSIGNMENT
+        }
+    points = _points()
+    for student, (part, partner) in COPIERS.items():
+        test = "test_" + part.removesuffix("_answer")
+        assert _course_parts(graded, student) == _only(**{test: points[test]})
+        row = rows[student]
+        assert row["needs_manual_grade"] == "yes", row
+        assert f"answer to part {part} resembles {partner} (" in row["reason"], row
+        assert row["reason"].startswith("possible copy"), row
+        page = state / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        html = page.read_text()
+        assert "resembles" not in html and "possible copy" not in html, page
+        for other in COPIERS:
+            assert other == student or other not in html, (other, page)
+    # the solution-built students and the honest ones resemble nobody
+    for student, row in rows.items():
+        if student not in COPIERS:
+            assert "possible copy" not in row["reason"], row
+    assert rows["solution"]["reason"] == ""
+    code, out = graded["autograde"][ASSIGNMENT]
+    assert "copy detection of 01_backprop:" in out, out
 
 
 def test_the_secret_is_refused_from_the_environment(tmp_path, monkeypatch):

@@ -163,8 +163,12 @@ def test_autograde_exit_status_lists_the_dead_kernel(graded):
     assert "kernel died" in rows["crasher"], out
     assert "NEEDS MANUAL GRADING" in rows["tamperer"], out
     assert "'test_tanh' deleted" in rows["tamperer"], out
-    for student in ("solution", "untouched", "withheld", "snooper"):
+    for student in ("solution", "untouched"):
         assert "graded" in rows[student] and "MANUAL" not in rows[student], out
+    # the static scan's flags go to the manual list, scores unchanged
+    # (withheld imports a withheld function; snooper names the state folder)
+    assert "[withheld] dlcore.functional.relu_forward" in rows["withheld"], out
+    assert "[autograder-path]" in rows["snooper"], out
     # the looper, graded in a run of its own (the short cell timeout)
     hang_code, hang_out = graded["hang"]
     looper = [line for line in hang_out.splitlines() if line.startswith("  looper ")]
@@ -328,7 +332,11 @@ def test_hidden_failure_scores_zero_from_the_trusted_recheck(graded):
     row = rows[(FIRST, "snooper")]
     # (max_score also counts the written answers, graded by hand)
     assert float(row["score"]) == sum(_max_parts(graded, FIRST).values()) - 1
-    assert row["needs_manual_grade"] == "no" and row["reason"] == ""
+    # flagged for its attempt to read the state folder (the static scan),
+    # not for its hidden test, which is simply scored
+    assert row["needs_manual_grade"] == "yes", row
+    assert row["reason"].startswith("suspicious code (static scan"), row
+    assert "hidden" not in row["reason"], row
     # the kernel ran no hidden test: it printed that the re-check scores them
     executed = state / "autograded" / "snooper" / FIRST / f"{FIRST}.ipynb"
     assert "hidden test: scored by the trusted re-check" in executed.read_text()
