@@ -34,9 +34,9 @@ from . import gradebook, paths
 from .checks import DEFERRED_ENV, compute_references
 from .converters import SafeAutograde, SafeGenerateAssignment, SafeGenerateFeedback
 from .declarations import load_assignment
-from .kernel_start import ASSIGNMENT_ENV
 from .lint import lint_assignment
 from .nbgrader_config import course_config, kernel_environment
+from .paths import ASSIGNMENT_ENV
 from .safe_files import planted
 from .source import RELEASE_LEAKS, SOLUTION_MARKERS, grade_id, nbgrader_meta
 from .trusted import Limits, Session, TrustedRecheckError, recheck_assignment

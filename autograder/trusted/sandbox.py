@@ -46,6 +46,7 @@ __all__ = [
     "die_with_parent",
     "confine",
     "readable_except",
+    "readable_within",
     "numba_cache_seed",
     "copy_numba_seed",
 ]
@@ -294,6 +295,49 @@ def readable_except(denied: Iterable[str]) -> tuple[list[str], list[str]]:
                 continue
             read.add(real)
     return sorted(read), sorted(ancestors)
+
+
+def readable_within(
+    read: Iterable[str], denied: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """The ``read`` paths, minus everything inside the ``denied`` ones.
+
+    Like :func:`readable_except`, within granted folders rather than the
+    whole file system: a granted folder that holds a denied one is replaced
+    by its entries (each granted, or split again if it too holds a denied
+    one) and itself only listed. A granted path inside a denied one is
+    dropped. (The re-check's child: Python and the virtualenv readable,
+    dlcore's package and the Numba cache not, wherever they lie.)
+
+    Returns ``(read, list_only)``, resolved paths.
+    """
+    denied = sorted({os.path.realpath(d) for d in denied if os.path.exists(d)})
+    read_out: set[str] = set()
+    list_only: set[str] = set()
+
+    def grant(path: str) -> None:
+        if any(_within(path, d) for d in denied):
+            return
+        if not any(_within(d, path) for d in denied) or not os.path.isdir(path):
+            read_out.add(path)
+            return
+        list_only.add(path)
+        try:
+            names = os.listdir(path)
+        except OSError:
+            return
+        for name in names:
+            entry = os.path.join(path, name)
+            real = os.path.realpath(entry)
+            if real != entry and not any(_within(d, entry) for d in denied):
+                grant(real)  # a link: by its target
+            else:
+                grant(entry)
+
+    for path in read:
+        if os.path.exists(path):
+            grant(os.path.realpath(path))
+    return sorted(read_out), sorted(list_only - read_out)
 
 
 def _landlock(
