@@ -66,23 +66,36 @@ def is_dlcore(module_name: str) -> bool:
 # ------------------------------------------------------- without dlcore
 
 
+def _refuse(dotted: str) -> DlcoreUnavailable:
+    return DlcoreUnavailable(
+        f"{dotted} is not available while this part is re-checked: its "
+        "answer must not need dlcore"
+    )
+
+
+class _Missing(type):
+    """The type of a stand-in for a dlcore name: it can be imported and
+    subclassed (``class Block(Layer)`` still defines a class), but calling
+    it, or anything made from it, raises :class:`DlcoreUnavailable`."""
+
+    def __call__(cls, *args, **kwargs):
+        raise _refuse(cls.__qualname__)
+
+    def __getattr__(cls, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _refuse(f"{cls.__qualname__}.{name}")
+
+
 class _Unavailable(types.ModuleType):
     """What ``import dlcore...`` gives in a child without dlcore: each name
-    is a callable that raises :class:`DlcoreUnavailable` when used."""
+    is a stand-in (:class:`_Missing`) that refuses to be used."""
 
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
         dotted = f"{self.__name__}.{name}"
-
-        def unavailable(*args, **kwargs):
-            raise DlcoreUnavailable(
-                f"{dotted} is not available while this part is re-checked: "
-                "its answer must not need dlcore"
-            )
-
-        unavailable.__qualname__ = unavailable.__name__ = name
-        return unavailable
+        return _Missing(name, (), {"__qualname__": dotted, "__module__": self.__name__})
 
 
 class _UnavailableLoader(importlib.abc.Loader):

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import json
 import os
@@ -90,12 +91,28 @@ def _index(nb, grade_id: str) -> int:
     )
 
 
+@functools.cache
+def dlcore_dirs() -> list[str]:
+    """Where dlcore lives, for this process and for a ``python -I`` (the
+    re-check's child), which may differ (an editable install)."""
+    found = [str(Path(importlib.util.find_spec("dlcore").origin).parent)]
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", "import dlcore; print(dlcore.__file__)"],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode == 0:
+        found.append(str(Path(proc.stdout.strip()).parent))
+    return list(dict.fromkeys(found))
+
+
 def make_submission(case, references: str = "") -> nbformat.NotebookNode:
     """The release, filled in and then changed as ``case`` says."""
     nb = nbformat.read(RELEASE, as_version=4)
     answers = {} if case.unfilled else _solution_answers()
     for grade_id, code in case.answers.items():
-        answers[grade_id] = code.replace("__REFERENCES__", references)
+        code = code.replace("__REFERENCES__", references)
+        answers[grade_id] = code.replace("__DLCORE__", repr(dlcore_dirs()))
     for grade_id, code in case.append.items():
         answers[grade_id] = answers[grade_id] + "\n" + code
     for cell in nb.cells:
@@ -214,6 +231,27 @@ def corpus_run(tmp_path_factory, pytestconfig):
         "state": state,
         "submissions": submissions,
     }
+
+
+@pytest.mark.parametrize("answer", sorted(corpus.REACH_ROUTES))
+def test_each_route_to_the_reference_works_where_dlcore_is_reachable(answer):
+    """The routes of ``reaches_reference`` are real: with dlcore loaded and
+    readable (this process), each passes its check; the re-check's zero for
+    them (test_each_case_gets_its_intended_score) is its doing."""
+    from autograder import checks
+
+    grade = answer.removesuffix("_answer")
+    calls = SourceNotebook(SOURCE, ASSIGNMENT).grade_cells[f"test_{grade}"].calls
+    namespace = {"np": np, "__name__": "student"}
+    code = corpus.REACH_ROUTES[answer].replace("__DLCORE__", repr(dlcore_dirs()))
+    exec(compile(code, answer, "exec"), namespace)
+    for call in (c for c in calls if not c.hidden):
+        fn = eval(call.expr, namespace)
+        declared = checks.get_check(ASSIGNMENT, call.check)
+        assert (
+            checks.run_check(declared, fn, checks.visible_seed(ASSIGNMENT, call.check))
+            is None
+        )
 
 
 @pytest.mark.parametrize("name", list(CASES))
