@@ -455,6 +455,143 @@ def test_the_child_cannot_reach_the_course_state(tmp_path, monkeypatch):
     assert result.score == result.max_score  # and grading went on as usual
 
 
+REMOVAL_SCRIPT = """
+import json, sys
+
+import numpy as np
+
+import dlcore.functional as F
+import dlcore.layers as L
+import dlcore.losses
+from dlcore.layers import activations
+from autograder import withhold
+
+json._kept = F.tanh_forward  # held outside dlcore: must be found
+removal = withhold.remove(
+    [
+        "dlcore.functional.relu_forward",
+        "dlcore.functional.linear_forward",
+        "dlcore.functional.maxpool2d_forward",
+        "dlcore.functional.tanh_forward",
+        "dlcore.losses.softmax_cross_entropy",
+        "dlcore.autoencoder.KLSparsity",
+        "dlcore.optim.SGD._update",
+        "dlcore.nowhere.nothing",
+    ]
+)
+routes = {
+    "registry": lambda: activations._FUNCTIONS["relu"][0],
+    "losses_get": lambda: dlcore.losses.get("softmax_cross_entropy"),
+    "layer_method": lambda: L.Dense._linear_forward(
+        None, np.ones((1, 1)), np.ones((1, 1)), np.ones(1)
+    ),
+    "class_tuple": lambda: L.MaxPool2D._functional[0],
+    "class": lambda: __import__("dlcore.autoencoder").autoencoder.KLSparsity,
+    "method": lambda: __import__("dlcore.optim").optim.SGD._update,
+    "alias": lambda: F.relu_forward,
+}
+originals = {
+    "relu_forward", "softmax_cross_entropy", "maxpool2d_forward", "KLSparsity",
+    "SGD._update",
+}
+reached = []
+for name, route in routes.items():
+    try:
+        found = route()
+    except Exception:
+        continue
+    if isinstance(found, tuple) or getattr(found, "__qualname__", "") in originals:
+        reached.append(name)  # a result computed, or the original itself
+print(json.dumps({"removal": removal.as_dict(), "reached": reached}))
+"""
+
+
+def test_removal_deletes_every_route_and_finds_what_stays():
+    """In a process of its own (the test process keeps its dlcore)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", REMOVAL_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout.splitlines()[-1])
+    assert found["reached"] == []
+    removal = found["removal"]
+    assert removal["missing"] == ["dlcore.nowhere.nothing"]
+    assert len(removal["removed"]) == 7
+    # the one reference kept outside dlcore is reported: the child refuses
+    assert len(removal["reachable"]) == 1
+    assert "tanh_forward" in removal["reachable"][0]
+
+
+# Run in both kinds of child (08_autoencoders has checks of each): what of
+# dlcore each holds and can read.
+DLCORE_PROBE = """
+import gc, json, os, sys
+seen = {"kind": "with" if "numba" in sys.modules else "without"}
+for i, folder in enumerate(DLCORE):
+    try:
+        open(os.path.join(folder, "autoencoder.py")).read()
+        seen[f"read_dlcore_{i}"] = "allowed"
+    except BaseException as err:
+        seen[f"read_dlcore_{i}"] = type(err).__name__
+seen["loaded"] = sorted(
+    m for m, mod in list(sys.modules.items())
+    if m.startswith("dlcore") and getattr(mod, "__file__", None)
+)[:3]
+seen["withheld_found"] = sorted(
+    {
+        getattr(obj, "__name__", "")
+        for obj in gc.get_objects()
+        if getattr(obj, "__name__", "") in WITHHELD
+        and str(getattr(obj, "__module__", "")).startswith("dlcore")
+    }
+)
+print("PROBE", json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(sandbox.LANDLOCK_ABI <= 0, reason="no Landlock on this kernel")
+def test_no_child_holds_or_reads_a_withheld_definition(tmp_path, monkeypatch):
+    """08_autoencoders: the child without dlcore has none of it loaded; the
+    one with dlcore has none of the withheld definitions (in any module,
+    class or registry: gc finds none); neither can read dlcore's files."""
+    from autograder import declarations
+    from autograder.trusted.recheck import Session
+
+    assignment = "08_autoencoders"
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path / "state"))
+    withheld = declarations.load_assignment(assignment).WITHHELD
+    source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    probe = DLCORE_PROBE.replace("DLCORE", repr(dlcore_dirs()))
+    probe = probe.replace("WITHHELD", repr({w.rpartition(".")[2] for w in withheld}))
+    nb.cells[_index(nb, "tied-forward")].source += "\n" + probe
+    path = tmp_path / f"{assignment}.ipynb"
+    nbformat.write(nb, path)
+    with Session(ROOT, assignment, limits=LIMITS) as session:
+        assert session.kinds == [False, True]
+        result = session.recheck_notebook(session.sources[0], path)
+    seen = {
+        s["kind"]: s
+        for s in (
+            json.loads(line.removeprefix("PROBE "))
+            for line in result.stdout.splitlines()
+            if line.startswith("PROBE ")
+        )
+    }
+    assert sorted(seen) == ["with", "without"], result.stdout[-2000:]
+    for kind, found in seen.items():
+        reads = {k: v for k, v in found.items() if k.startswith("read_dlcore")}
+        assert reads and "allowed" not in reads.values(), (kind, reads)
+        assert found["withheld_found"] == [], (kind, found)
+    assert seen["without"]["loaded"] == []
+    assert seen["with"]["loaded"]  # dlcore is there, less what is withheld
+    assert result.score == result.max_score  # an honest notebook keeps it all
+
+
 def _solution_with(tmp_path: Path, extra: str, name: str) -> Path:
     """The solution, with ``extra`` run at the end of an answer cell."""
     nb = make_submission(CASES["solution"])
