@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from course_run import ASSIGNMENTS
+from course_run import ASSIGNMENTS, INTERNALS_STUDENTS
 from harness import CELL_SECONDS, HANG_SECONDS, announce
 
 from autograder.trusted import children, codec, sandbox
@@ -829,6 +829,80 @@ def _course_parts(graded, student) -> dict[str, float]:
     )
     autograded = _points()
     return {name: score for name, (score, _) in scores[2].items() if name in autograded}
+
+
+def _graded_parts(graded, assignment: str, student: str) -> dict[str, float]:
+    """Score of each autograded part of a submission in the shared run."""
+    from autograder.gradebook import submission_scores
+
+    state = graded["states"][assignment]
+    scores = submission_scores(
+        f"sqlite:///{state / 'gradebook.db'}", assignment, student
+    )
+    source = SourceNotebook(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", assignment
+    )
+    return {
+        name: score
+        for name, (score, _) in scores[2].items()
+        if name in source.grade_cells
+    }
+
+
+def _tests_of(assignment: str, answers) -> set[str]:
+    """The test cells that grade the answer cells ``answers``."""
+    source = SourceNotebook(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", assignment
+    )
+    return {
+        test
+        for test, spec in source.grade_cells.items()
+        if set(spec.answer_cells) & set(answers)
+    }
+
+
+@pytest.mark.parametrize(
+    ("assignment", "answer"),
+    [(a, answer) for a, _, routes, _ in INTERNALS_STUDENTS for answer in routes],
+)
+def test_each_internals_route_works_where_dlcore_is_reachable(assignment, answer):
+    """The answers of the shared run's ``internals`` students are real
+    routes: with dlcore loaded and readable (this process), each passes."""
+    from autograder import checks
+
+    routes = next(r for a, _, r, _ in INTERNALS_STUDENTS if a == assignment)
+    source = SourceNotebook(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", assignment
+    )
+    namespace = {"np": np, "__name__": "student"}
+    exec(compile(routes[answer], answer, "exec"), namespace)
+    (test,) = _tests_of(assignment, [answer])
+    for call in (c for c in source.grade_cells[test].calls if not c.hidden):
+        declared = checks.get_check(assignment, call.check)
+        seed = checks.visible_seed(assignment, call.check)
+        fn = eval(call.expr, namespace)
+        assert checks.run_check(declared, fn, seed) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("assignment", "student", "routes", "honest"), INTERNALS_STUDENTS
+)
+def test_answers_from_dlcore_internals_score_zero(
+    graded, assignment, student, routes, honest
+):
+    """03: an optimizer's ``_update`` and ``EarlyStopping``; 07: dlcore's
+    cross-entropy inside the smoothed loss. Each such part scores zero, the
+    honest answer keeps its points, and the solution graded in the same run
+    keeps full marks."""
+    if assignment not in ASSIGNMENTS:
+        pytest.skip(f"no {assignment} in the shared run")
+    parts = _graded_parts(graded, assignment, student)
+    full = _graded_parts(graded, assignment, "solution")
+    kept = _tests_of(assignment, honest)
+    assert kept and not kept & _tests_of(assignment, routes)
+    assert parts == {t: (full[t] if t in kept else 0.0) for t in full}, parts
+    assert all(score > 0 for score in full.values()), full
 
 
 def _only(**full) -> dict[str, float]:
