@@ -12,6 +12,12 @@ mistakes (the class report counts them: ``test_report.py``): both divide the
 batch variance by N - 1, and ann's backward pass treats the batch statistics
 as constants.
 
+In 03_optimizers and 07_cnn, ``internals`` takes some answers from dlcore's
+own implementation (an optimizer's ``_update``, ``EarlyStopping``, dlcore's
+cross-entropy inside the smoothed loss) and gives one honest answer: those
+parts score zero in the trusted re-check, whose child for them has no
+dlcore (issue 16).
+
 Among the students of 01_backprop, ``mallory`` fools nbgrader with an IPython
 input transformer (the end-to-end case of ``test_integrity.py``), and
 ``snooper`` (one student: each executed

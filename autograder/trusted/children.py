@@ -4,9 +4,9 @@ Every child, however it started, is a :class:`Child`: the parent reads its
 stdout, stderr and progress pipe, polls it, waits for it and closes it, and
 learns nothing else. Two kinds implement it:
 
-* :class:`ForkedChild`, forked by this process's warm server
-  (:class:`ForkServer`, the parent's handle on :mod:`.forkserver`): the
-  default, about a second faster per notebook;
+* :class:`ForkedChild`, forked by this process's warm server of its kind
+  (with dlcore or without; :class:`ForkServer`, the parent's handle on
+  :mod:`.forkserver`): the default, about a second faster per notebook;
 * :class:`FreshChild`, a fresh ``python -I``: with ``warm=False``, and
   whenever the server cannot start or breaks.
 

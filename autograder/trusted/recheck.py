@@ -20,9 +20,11 @@ notebooks, a session grades what was submitted even if student code in
 nbgrader's kernels rewrites files on disk afterwards (where Landlock
 does not confine them).
 
-For each submitted notebook it builds the program
+For each submitted notebook and kind of check (``Check(needs_dlcore=...)``:
+with dlcore, the withheld definitions deleted, or without any:
+:mod:`autograder.withhold`) it builds the program
 (:func:`~autograder.trusted.program.build_program`), runs it in a child
-process (:mod:`~autograder.trusted.runner`; started by
+process of that kind (:mod:`~autograder.trusted.runner`; started by
 :mod:`~autograder.trusted.children`, confined by
 :mod:`~autograder.trusted.sandbox`), and scores what comes back
 (:mod:`~autograder.trusted.scoring`) with the declarations' own comparison
@@ -196,16 +198,8 @@ class Session:
             for kind in self.kinds:
                 self._children[kind] = self._launcher(warm, kind)
             self.expected, self._input_files = self._prepare_inputs(runnable)
-            code = Path(module.__file__).read_text()
-            self.harness = ""
-            harnesses = {}
-            for kind in self.kinds:
-                mine = {n for n in runnable if self.needs_dlcore[n] == kind}
-                harnesses[kind], problems = extract_harness(
-                    code, mine, build=self.built & mine
-                )
-                self.harness += harnesses[kind]
-                self.problems.update(problems)
+            harnesses = self._harnesses(Path(module.__file__).read_text(), runnable)
+            self.harness = "".join(harnesses.values())
             self.scorer = Scorer(
                 self.declarations, self.expected, self.problems, assignment
             )
@@ -273,6 +267,17 @@ class Session:
             return launch_server(self._child_code, modules, seed, dlcore)
 
         return ChildLauncher(key, launch, seed, self.limits, warm)
+
+    def _harnesses(self, code: str, runnable: set[str]) -> dict[bool, str]:
+        """The declared calls of each kind of child (True: with dlcore)."""
+        harnesses = {}
+        for kind in self.kinds:
+            mine = {n for n in runnable if self.needs_dlcore[n] == kind}
+            harnesses[kind], problems = extract_harness(
+                code, mine, build=self.built & mine
+            )
+            self.problems.update(problems)
+        return harnesses
 
     def _stage(self, folder: Path) -> None:
         """Write the child's code and the inputs (both held in memory) afresh.

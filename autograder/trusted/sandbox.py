@@ -11,10 +11,11 @@ Two halves, both plain standard library:
 
   - ``PR_SET_NO_NEW_PRIVS``;
   - **Landlock** (Linux >= 5.13, unprivileged): the process may read only the
-    paths it is given (the Python installation, the virtualenv, dlcore, the
-    staged runner and inputs) and write only its own working directory. The
-    course state (gradebook, secret, reference outputs), ``solutions/`` and
-    the rest of the file system are out of reach, even when the student
+    paths it is given (the Python installation and the virtualenv, less
+    dlcore's package and the Numba cache; the staged runner and inputs) and
+    write only its own working directory. The course state (gradebook,
+    secret, reference outputs), ``solutions/``, dlcore's files and the rest
+    of the file system are out of reach, even when the student
     knows their paths. Where the kernel offers it, TCP and signals to
     processes outside the sandbox are blocked too (so student code can
     neither phone home nor kill the grader);
