@@ -33,9 +33,9 @@ from . import copies, gradebook, paths, review
 from .checks import DEFERRED_ENV, compute_references
 from .converters import SafeAutograde, SafeGenerateAssignment, SafeGenerateFeedback
 from .declarations import load_assignment
-from .kernel_start import ASSIGNMENT_ENV
 from .lint import lint_assignment
 from .nbgrader_config import course_config, kernel_environment
+from .paths import ASSIGNMENT_ENV
 from .release_check import release_problems, tree_differences
 from .safe_files import planted
 from .source import RELEASE_LEAKS, grade_id, nbgrader_meta

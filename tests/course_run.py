@@ -12,6 +12,12 @@ mistakes (the class report counts them: ``test_report.py``): both divide the
 batch variance by N - 1, and ann's backward pass treats the batch statistics
 as constants.
 
+In 03_optimizers and 07_cnn, ``internals`` takes some answers from dlcore's
+own implementation (an optimizer's ``_update``, ``EarlyStopping``, dlcore's
+cross-entropy inside the smoothed loss) and gives one honest answer: those
+parts score zero in the trusted re-check, whose child for them has no
+dlcore (issue 16).
+
 Among the students of 01_backprop, ``mallory`` fools nbgrader with an IPython
 input transformer (the end-to-end case of ``test_integrity.py``), and
 ``snooper`` (one student: each executed
@@ -274,6 +280,70 @@ COPIERS = {
     "dave": ("two_layer_gradients_answer", "student carol's answer"),
 }
 
+# Issue 16: answers of 03 and 07 that take dlcore's own implementation. Each
+# passes its check where dlcore is reachable (test_integrity shows it); the
+# re-check runs them where dlcore is neither loaded nor readable.
+OPTIMIZER_INTERNALS = {
+    "momentum_step_answer": """
+from dlcore.optim import SGD
+
+
+def momentum_step(theta, grad, velocity, lr, gamma):
+    param = np.array(theta, dtype=float)
+    state = {"momentum_buffer": np.array(velocity, dtype=float) / lr}
+    SGD(lr=lr, momentum=gamma)._update(param, np.asarray(grad, dtype=float), state)
+    return param, lr * state["momentum_buffer"]
+""",
+    "adagrad_step_answer": """
+from dlcore.optim import Adagrad
+
+
+def adagrad_step(theta, grad, G, lr, eps=1e-10):
+    param = np.array(theta, dtype=float)
+    state = {"sum": np.array(G, dtype=float), "step": 1}
+    Adagrad(lr=lr, eps=eps)._update(param, np.asarray(grad, dtype=float), state)
+    return param, state["sum"]
+""",
+    "early_stopping_answer": """
+from dlcore.callbacks import EarlyStopping
+
+
+class _Model:
+    stop_training = False
+
+
+def early_stopping(val_losses, patience, min_delta=0.0):
+    stopper = EarlyStopping(patience=patience, min_delta=min_delta)
+    stopper.set_model(_Model())
+    stopper.on_train_begin()
+    for epoch, loss in enumerate(val_losses):
+        stopper.on_epoch_end(epoch, {"val_loss": loss})
+        if stopper.model.stop_training:
+            return epoch, stopper.best_epoch
+    return None, stopper.best_epoch
+""",
+}
+CNN_INTERNALS = {
+    "smoothed_cross_entropy": """
+from dlcore.losses import softmax_cross_entropy as _cross_entropy
+
+
+def smoothed_cross_entropy(scores, labels, epsilon=0.1):
+    n, k = scores.shape
+    value, dscores = _cross_entropy(scores, labels)
+    value, dscores = (1 - epsilon) * value, (1 - epsilon) * dscores
+    for c in range(k):  # the loss is linear in the targets
+        v, d = _cross_entropy(scores, np.full(n, c))
+        value, dscores = value + epsilon / k * v, dscores + epsilon / k * d
+    return value, dscores
+""",
+}
+# (assignment, student, routes, the honest answers it also gives)
+INTERNALS_STUDENTS = (
+    ("03_optimizers", "internals", OPTIMIZER_INTERNALS, ("rmsprop_step_answer",)),
+    ("07_cnn", "internals", CNN_INTERNALS, ("shift_images",)),
+)
+
 WITHHELD_RELU = """
 import dlcore.functional as F
 
@@ -345,6 +415,24 @@ def _submissions(
         for student, answers in MISTAKEN_STUDENTS.items():
             mistaken = _filled_release(course, MISTAKES, answers)
             put(student, MISTAKES, mistaken, "known mistakes in " + ", ".join(answers))
+    for assignment, student, routes, honest in INTERNALS_STUDENTS:
+        if assignment not in ASSIGNMENTS:
+            continue
+        filled = _filled_release(course, assignment).cells
+        answers = dict(routes)
+        for grade_id in honest:  # the solution's answer
+            answers[grade_id] = next(
+                c.source
+                for c in filled
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+            )
+        put(
+            student,
+            assignment,
+            _partly_answered(course, answers, assignment),
+            f"{', '.join(routes)} taken from dlcore's internals; "
+            f"{', '.join(honest)} answered honestly; nothing else",
+        )
     if FIRST not in ASSIGNMENTS:
         return students
     put(
@@ -502,9 +590,9 @@ def _without_closing_demos(nb):
     return nb
 
 
-def _partly_answered(course: Path, answers: dict[str, str]):
-    """The student release with only ``answers`` filled in."""
-    nb = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+def _partly_answered(course: Path, answers: dict[str, str], assignment: str = FIRST):
+    """The student release of ``assignment`` with only ``answers`` filled in."""
+    nb = nbformat.read(course / "notebooks" / assignment / f"{assignment}.ipynb", 4)
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and meta["grade_id"] in answers:

@@ -48,6 +48,7 @@ WITHHELD = [
     "dlcore.autoencoder.corrupt",
     "dlcore.autoencoder.kl_sparsity",
     "dlcore.autoencoder.sparsity_delta",
+    "dlcore.autoencoder.KLSparsity",  # its penalty is kl_sparsity's
 ]
 
 
@@ -420,6 +421,7 @@ CHECKS = [
     ),
     Check(
         name="load_encoders",
+        needs_dlcore=True,
         points=1,
         make_inputs=_load_inputs,
         call=_load_call,
