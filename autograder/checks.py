@@ -54,7 +54,6 @@ from .declarations import (
     render_misconception,
     visible_seed,
 )
-from .withhold import WithheldFunctionError
 
 __all__ = [
     "CheckFailure",
@@ -210,30 +209,23 @@ class Outcome:
     """What one run of a check found: nothing (it passed), or why it failed."""
 
     mismatches: tuple[Mismatch, ...] = ()
-    withheld: str = ""  # the student's code called a withheld dlcore function
     misconception: Misconception | None = None  # the known mistake it matches
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and not self.withheld
+        return not self.mismatches
 
     def message(self, limit: int | None = None) -> str | None:
         """What is wrong (None if it passed); ``limit``: see :func:`render`."""
-        if self.withheld:
-            return f"your code called a withheld dlcore function: {self.withheld}"
         return render(self.mismatches, limit)
 
 
 def evaluate(declared: Check, fn, seed: int, expected) -> Outcome:
     """Run one declaration on ``fn`` against ``expected``, and diagnose a failure.
 
-    Exceptions raised by ``fn`` propagate, except a call to a withheld
-    dlcore function, which is a failure.
+    Exceptions raised by ``fn`` propagate.
     """
-    try:
-        received = declared.received(fn, seed)
-    except WithheldFunctionError as err:
-        return Outcome(withheld=str(err))
+    received = declared.received(fn, seed)
     mismatches = tuple(declared.mismatches(expected, received))
     if not mismatches:
         return Outcome()

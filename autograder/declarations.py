@@ -30,7 +30,6 @@ next ones when the student asks (``autograder.checks.hint``).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -41,8 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from . import paths
-from .withhold import trusted
+from .seeds import hidden_seed, visible_seed
 
 __all__ = [
     "Check",
@@ -153,8 +151,8 @@ class Check:
         How the student's object ``fn`` (a function, or e.g. a
         ``(forward, backward)`` pair) is called on the inputs.
     reference : callable ``(**inputs) -> same structure``, optional
-        The expected result, computed with dlcore. Withheld dlcore functions
-        are callable here. May be omitted when ``compare`` needs no
+        The expected result, computed with dlcore (the grader's own, never
+        the child's: nothing is withheld here). May be omitted when ``compare`` needs no
         reference.
     rtol, atol : float
         Tolerances of the default comparison (``numpy.isclose``).
@@ -177,6 +175,12 @@ class Check:
         Hint levels 2, 3, ..., shown on request (``hint("name", level=2)``).
     misconceptions : tuple of :class:`Misconception`
         Known wrong answers, tried in order on a failing result.
+    needs_dlcore : bool
+        The answer must run with dlcore (train a dlcore model, be a dlcore
+        layer) or ``call``/``make_inputs`` use it: the trusted re-check then
+        runs it in a child with dlcore, the assignment's ``WITHHELD``
+        definitions deleted; every other check runs where dlcore is neither
+        loaded nor readable (``autograder/withhold.py``).
     """
 
     name: str
@@ -192,6 +196,7 @@ class Check:
     held_out: tuple[str, ...] = ()
     more_hints: tuple[str, ...] = ()
     misconceptions: tuple[Misconception, ...] = ()
+    needs_dlcore: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -205,6 +210,11 @@ class Check:
         if self.reference is None and self.compare is None:
             raise ValueError(
                 f"Check {self.name!r} needs a reference, a compare, or both"
+            )
+        if not isinstance(self.needs_dlcore, bool):
+            raise TypeError(
+                f"Check {self.name!r}: needs_dlcore must be True or False, "
+                f"got {self.needs_dlcore!r}"
             )
         for role in ("make_inputs", "call"):
             if not callable(getattr(self, role)):
@@ -234,8 +244,7 @@ class Check:
         """The reference output on the inputs from ``seed`` (None without one)."""
         if self.reference is None:
             return None
-        with trusted():
-            return self.reference(**self.inputs(seed))
+        return self.reference(**self.inputs(seed))
 
     def given(self, seed: int) -> dict[str, Any]:
         """The inputs from ``seed`` the student's side gets (no held-out one)."""
@@ -271,9 +280,8 @@ class Check:
 
     def mistake_output(self, misconception: Misconception, seed: int):
         """What ``misconception`` returns on the inputs from ``seed``."""
-        # A variant may use withheld dlcore functions, and a wrong rule may
-        # overflow: its warnings are not the student's business.
-        with trusted(), np.errstate(all="ignore"), warnings.catch_warnings():
+        # A wrong rule may overflow: its warnings are not the student's business.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if misconception.answer is not None:  # as the student's code is called
                 return self.call(misconception.answer, **self.given(seed))
@@ -325,23 +333,6 @@ class Check:
             f"check {self.name!r} declares no misconception {name!r} "
             f"(declared: {known})"
         )
-
-
-# --------------------------------------------------------------- seeds
-
-
-def _seed_from(text: str) -> int:
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-
-
-def visible_seed(assignment: str, name: str) -> int:
-    """The public seed of a visible test: anyone can recompute it."""
-    return _seed_from(f"visible/{assignment}/{name}")
-
-
-def hidden_seed(assignment: str, name: str) -> int:
-    """The seed of a hidden test, derived from the course secret."""
-    return _seed_from(f"hidden/{paths.course_secret()}/{assignment}/{name}")
 
 
 # --------------------------------------------------------- declarations

@@ -8,6 +8,7 @@ check no cell runs, or a notebook committed with outputs.
 
 from __future__ import annotations
 
+import ast
 import importlib
 from pathlib import Path
 
@@ -16,21 +17,60 @@ import nbformat
 from .declarations import load_assignment
 from .source import check_calls, grade_id, hidden_lines, is_test, nbgrader_meta
 from .source import points as points_of
+from .trusted.harness import extract_harness
 
 __all__ = ["lint_assignment"]
 
 
 def _withheld_problems(module) -> list[str]:
+    """Each ``WITHHELD`` name must be a dlcore function, class or method."""
     problems = []
     for dotted in getattr(module, "WITHHELD", []):
-        module_name, _, attr = dotted.rpartition(".")
-        try:
-            target = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError):
-            problems.append(f"WITHHELD names {dotted!r}, which does not exist")
+        parts = str(dotted).split(".")
+        target = None
+        for end in range(len(parts) - 1, 0, -1):
+            try:
+                target = importlib.import_module(".".join(parts[:end]))
+            except ImportError:
+                continue
+            for name in parts[end:]:
+                target = getattr(target, name, None)
+            break
+        if parts[0] != "dlcore" or not callable(target):
+            problems.append(
+                f"WITHHELD names {dotted!r}, which is not a dlcore function, "
+                "class or method"
+            )
+    return problems
+
+
+def _harness_imports_dlcore(code: str) -> bool:
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
             continue
-        if not callable(target) or not module_name.startswith("dlcore"):
-            problems.append(f"WITHHELD names {dotted!r}, not a dlcore function")
+        if any(m == "dlcore" or m.startswith("dlcore.") for m in modules):
+            return True
+    return False
+
+
+def _needs_dlcore_problems(module) -> list[str]:
+    """A check whose ``call`` or ``make_inputs`` uses dlcore must say so
+    (``needs_dlcore=True``): the re-check's other children have none."""
+    source = Path(module.__file__).read_text()
+    problems = []
+    for declared in getattr(module, "CHECKS", []):
+        if declared.needs_dlcore:
+            continue
+        code, _ = extract_harness(source, [declared.name], build=[declared.name])
+        if _harness_imports_dlcore(code):
+            problems.append(
+                f"check {declared.name!r}: its call or make_inputs uses dlcore; "
+                "declare it with needs_dlcore=True"
+            )
     return problems
 
 
@@ -49,6 +89,7 @@ def lint_assignment(root: Path, assignment: str) -> list[str]:
             problems.append(f"check {item.name!r} is declared twice")
         declared[item.name] = item
     problems += _withheld_problems(module)
+    problems += _needs_dlcore_problems(module)
 
     run_in: dict[str, str] = {}
     any_hidden = False

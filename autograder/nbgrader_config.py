@@ -24,7 +24,7 @@ from traitlets.config import Config
 from . import paths
 from .nbgrader_ext import ClearClaimChecks, ClearHiddenTestsFromFeedback
 
-__all__ = ["course_config", "kernel_environment", "CELL_TIMEOUT", "KERNEL_START"]
+__all__ = ["course_config", "kernel_environment", "CELL_TIMEOUT"]
 
 # Seconds one cell may run while autograding. Generous: a cold Numba cache
 # compiles every kernel a cell touches (tens of seconds on a slow machine);
@@ -32,14 +32,7 @@ __all__ = ["course_config", "kernel_environment", "CELL_TIMEOUT", "KERNEL_START"
 # scores zero.
 CELL_TIMEOUT = 180
 
-# Run by every kernel nbgrader starts; it does something only while
-# autograding (NBGRADER_EXECUTION=autograde): see autograder.kernel_start.
-KERNEL_START = (
-    '__import__("autograder.kernel_start")'
-    ".kernel_start.install_for_autograde() and None"
-)
-
-# Also run by every kernel nbgrader starts: dlcore's progress bars as text
+# Run by every kernel nbgrader starts: dlcore's progress bars as text
 # (dlcore.progress, $DLCORE_PROGRESS), never a widget. Nobody watches a
 # graded run, and widget messages can stall the executor until the cell
 # times out (jupyter/nbclient#312). Set in the kernel, so only nbgrader's
@@ -120,7 +113,6 @@ def course_config(
     c.Execute.kernel_manager_class = "autograder.trusted.kernel.ConfinedKernelManager"
     c.Execute.extra_arguments = [
         "--HistoryManager.hist_file=:memory:",
-        f"--IPKernelApp.exec_lines={KERNEL_START}",
         f"--IPKernelApp.exec_lines={TEXT_PROGRESS}",
     ]
     # The solution's claim checks never reach the release (nor, through the

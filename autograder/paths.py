@@ -33,6 +33,9 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 # environment of its parents (/proc/<pid>/environ), the grader's included.
 SECRET_ENV = "AUTOGRADER_SECRET"
 
+# The assignment nbgrader's kernels are autograding (set by autograde).
+ASSIGNMENT_ENV = "AUTOGRADER_ASSIGNMENT"
+
 
 def course_root() -> Path:
     env = os.environ.get("AUTOGRADER_COURSE_ROOT")

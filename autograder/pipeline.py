@@ -12,7 +12,6 @@ re-check included, is :mod:`autograder.grading`. A step that cannot do its job r
 from __future__ import annotations
 
 import contextlib
-import filecmp
 import json
 import os
 import re
@@ -34,11 +33,12 @@ from . import paths
 from .checks import compute_references
 from .converters import SafeAutograde, SafeGenerateAssignment, SafeGenerateFeedback
 from .declarations import load_assignment
-from .kernel_start import ASSIGNMENT_ENV
 from .lint import lint_assignment
 from .nbgrader_config import course_config, kernel_environment
+from .paths import ASSIGNMENT_ENV
+from .release_check import release_problems, tree_differences
 from .safe_files import planted
-from .source import RELEASE_LEAKS, SOLUTION_MARKERS, grade_id, nbgrader_meta
+from .source import RELEASE_LEAKS, grade_id, nbgrader_meta
 
 __all__ = [
     "CommandError",
@@ -142,55 +142,6 @@ def _run_converter(converter_cls, config, **attrs) -> dict:
 # ---------------------------------------------------------------- release
 
 
-def _release_problems(release_dir: Path, assignment: str) -> list[str]:
-    """What is wrong with a generated release folder (empty list: nothing)."""
-    problems = []
-    folder = release_dir / assignment
-    for path in sorted(folder.rglob("*")):
-        if path.is_dir():
-            continue
-        rel = path.relative_to(release_dir)
-        if path.suffix != ".ipynb":
-            lowered = path.name.lower()
-            if "hidden" in lowered or "reference" in lowered or "secret" in lowered:
-                problems.append(f"{rel}: a hidden file was copied to the release")
-            continue
-        nb = nbformat.read(path, as_version=4)
-        for i, cell in enumerate(nb.cells):
-            for marker in RELEASE_LEAKS + SOLUTION_MARKERS:
-                if marker in cell.source:
-                    problems.append(f"{rel} cell {i}: contains {marker!r}")
-            if cell.cell_type == "code" and (cell.outputs or cell.execution_count):
-                problems.append(f"{rel} cell {i}: has outputs")
-    return problems
-
-
-def _tree_differences(expected: Path, actual: Path) -> list[str]:
-    """Files that differ between two folders (relative paths)."""
-    differences = []
-
-    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
-        for name in cmp.left_only:
-            differences.append(f"{prefix}{name}: missing from the committed release")
-        for name in cmp.right_only:
-            differences.append(f"{prefix}{name}: not produced by the release command")
-        for name in cmp.diff_files + cmp.funny_files:
-            differences.append(f"{prefix}{name}: differs")
-        for name, sub in cmp.subdirs.items():
-            walk(sub, f"{prefix}{name}/")
-
-    walk(filecmp.dircmp(expected, actual, ignore=[]), "")
-    # dircmp compares shallowly (size and mtime first); confirm byte by byte.
-    return [d for d in differences if not _same_bytes(d, expected, actual)]
-
-
-def _same_bytes(difference: str, left: Path, right: Path) -> bool:
-    name = difference.split(":")[0]
-    if not difference.endswith(": differs"):
-        return False
-    return filecmp.cmp(left / name, right / name, shallow=False)
-
-
 def generate_release(
     root: Path, assignments: Iterable[str], release_dir: Path, db_url: str | None = None
 ) -> None:
@@ -215,7 +166,7 @@ def generate_release(
                 f"nbgrader could not generate {assignment}:\n"
                 f"{result.get('log', '')}{result.get('error', '')}"
             )
-        problems = _release_problems(release_dir, assignment)
+        problems = release_problems(release_dir, assignment)
         if problems:
             raise CommandError(
                 f"the release of {assignment} is not clean:\n  " + "\n  ".join(problems)
@@ -253,7 +204,7 @@ def stale_release(root: Path, assignments: list[str], every: bool) -> list[str]:
                 continue
             stale += [
                 f"{assignment}/{d}"
-                for d in _tree_differences(fresh / assignment, committed / assignment)
+                for d in tree_differences(fresh / assignment, committed / assignment)
             ]
     if every:
         for extra in sorted(committed.glob("*/*.ipynb")):

@@ -1,277 +1,273 @@
-"""Withholding: while a submission is graded, dlcore's own implementation of a
-graded function cannot stand in for the student's.
+"""Withholding: while a submission is re-checked, dlcore's own implementation
+of a graded definition is out of its reach, not guarded.
 
-Each assignment may list, in its declaration module
-(``autograder/assignments/a<NN>_<name>.py``), the dlcore functions its graded
-cells ask students to write::
+Each assignment lists, in its declaration module
+(``autograder/assignments/a<NN>_<name>.py``), the dlcore definitions its
+students write themselves: functions, classes, and methods of classes::
 
-    WITHHELD = ["dlcore.functional.relu_forward", "dlcore.functional.relu_backward"]
+    WITHHELD = ["dlcore.functional.relu_forward", "dlcore.optim.SGD._update"]
 
-A :class:`Withholder` replaces each of them, in every ``dlcore`` module that
-exposes it (also modules imported later: it sits on ``sys.meta_path``), by a
-guard that
+The trusted re-check runs each check in a child process of one of two kinds
+(``Check(needs_dlcore=...)``, :mod:`autograder.trusted.forkserver`):
 
-* calls the real function when the *calling* frame belongs to the dlcore
-  package itself (so ``Sequential`` calling ``linear_forward`` keeps working)
-  or inside :func:`trusted` (the grading helper computing a reference);
-* raises :class:`WithheldFunctionError` otherwise, e.g. from a student's
-  ``relu_backward = dlcore.functional.relu_backward`` or a call inside their
-  own function. The check then fails and the part scores zero.
+* **without dlcore** (every check whose answer needs no dlcore): dlcore was
+  never imported in the process it is forked from, the sandbox denies its
+  files, and :class:`RefuseDlcore` answers any import of it with modules
+  whose every name raises :class:`DlcoreUnavailable` when used (so an
+  honest ``from dlcore.gradcheck import rel_error`` at the top of an answer
+  cell does not stop the cell; calling it does);
+* **with dlcore** (a check that must train or run with it): before any
+  student code, :func:`remove` *deletes* every withheld definition from
+  dlcore's modules and classes, with whatever in dlcore still holds it
+  (aliases, registries such as ``_FUNCTIONS``, tuples of functions in a
+  class, static methods), then makes sure, with weak references and the
+  garbage collector, that nothing reachable holds one any more. If
+  something does, the child refuses to run the submission and the grader
+  refuses to grade (its own fault, never the student's). The sandbox also
+  denies dlcore's files, so a fresh copy (``importlib.reload``, ``runpy``,
+  ``importlib.util``) cannot be made from them.
 
-Two places withhold, with this one mechanism:
-
-* nbgrader's kernels, while ``python -m autograder autograde`` runs them
-  (:func:`install`, called by :mod:`autograder.kernel_start`); outside
-  autograding nothing is replaced, so students may call dlcore freely while
-  they work;
-* the trusted re-check's child process, which imports nothing of
-  ``autograder``: this module uses only the standard library, and the
-  re-check stages a copy of it next to the child's runner (as it does
-  :mod:`autograder.trusted.codec`).
-
-This is a guard against the obvious shortcut, not a sandbox: code that goes
-through a dlcore *layer* (``dlcore.layers.ReLU().backward``) runs dlcore
-frames and is not caught. The verdict that student code cannot fake is the
-trusted re-check (``autograder/HIDDEN_TESTS.md``).
+Nothing here inspects frames: what is not there cannot be called. This
+module uses only the standard library: the re-check stages a copy of it
+next to the child's runner.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import importlib
+import gc
 import importlib.abc
-import os
+import importlib.machinery
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import types
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 __all__ = [
-    "WithheldFunctionError",
-    "Withholder",
-    "install",
-    "trusted",
-    "uninstall",
+    "DlcoreUnavailable",
+    "is_dlcore",
+    "RefuseDlcore",
+    "Removal",
+    "remove",
+    "resolve",
 ]
 
-# The public modules of dlcore: imported before guarding in a kernel, so that
-# every alias of a withheld function is replaced at once.
-PUBLIC_MODULES = (
-    "dlcore.functional",
-    "dlcore.losses",
-    "dlcore.layers",
-    "dlcore.model",
-    "dlcore.optim",
-    "dlcore.init",
-    "dlcore.data",
-)
+PACKAGE = "dlcore"
 
 
-class WithheldFunctionError(RuntimeError):
-    """A withheld dlcore function was called from outside dlcore while grading."""
+class DlcoreUnavailable(ImportError):
+    """Student code used dlcore where the re-check of its part provides none."""
 
 
-# Depth of nested `trusted()` blocks: > 0 while the grading helper computes
-# reference outputs with dlcore.
-_trusted_depth = 0
+def is_dlcore(module_name: str) -> bool:
+    return module_name == PACKAGE or module_name.startswith(PACKAGE + ".")
 
 
-@contextlib.contextmanager
-def trusted() -> Iterator[None]:
-    """Let withheld functions run normally inside this block (reference outputs)."""
-    global _trusted_depth
-    _trusted_depth += 1
-    try:
-        yield
-    finally:
-        _trusted_depth -= 1
+# ------------------------------------------------------- without dlcore
 
 
-def _is_dlcore(module_name: str) -> bool:
-    return module_name == "dlcore" or module_name.startswith("dlcore.")
+def _refuse(dotted: str) -> DlcoreUnavailable:
+    return DlcoreUnavailable(
+        f"{dotted} is not available while this part is re-checked: its "
+        "answer must not need dlcore"
+    )
 
 
-class Withholder(importlib.abc.MetaPathFinder):
-    """Guards the named dlcore functions, now and in dlcore modules imported later.
+class _Missing(type):
+    """The type of a stand-in for a dlcore name: it can be imported and
+    subclassed (``class Block(Layer)`` still defines a class), but calling
+    it, or anything made from it, raises :class:`DlcoreUnavailable`."""
 
-    Parameters
-    ----------
-    advice : str
-        Appended to the message of :class:`WithheldFunctionError`.
-    on_first_import : callable, optional
-        Called once, before the first dlcore module is imported through this
-        finder (the re-check's child copies its Numba cache then).
-    """
+    def __call__(cls, *args, **kwargs):
+        raise _refuse(cls.__qualname__)
 
-    def __init__(
-        self,
-        names: Iterable[str] = (),
-        *,
-        advice: str = "",
-        on_first_import: Callable[[], None] | None = None,
-    ):
-        self.names: list[str] = list(names)
-        self.advice = advice
-        self._on_first_import = on_first_import
-        self._pairs: dict[int, tuple[object, object]] = {}  # id(original) ->
-        self._guarded: dict[str, object] = {}  # dotted name -> original
-        self._dlcore_dir: str | None = None
-        self._inside: dict[str, bool] = {}  # file name -> inside dlcore?
+    def __getattr__(cls, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _refuse(f"{cls.__qualname__}.{name}")
 
-    # -- guarding --------------------------------------------------------
 
-    def add(self, names: Iterable[str]) -> None:
-        self.names += [n for n in names if n not in self.names]
+class _Unavailable(types.ModuleType):
+    """What ``import dlcore...`` gives in a child without dlcore: each name
+    is a stand-in (:class:`_Missing`) that refuses to be used."""
 
-    def apply(self) -> list[str]:
-        """Guard every named function loaded so far; the names newly guarded."""
-        root = sys.modules.get("dlcore")
-        if root is not None and self._dlcore_dir is None:
-            location = getattr(root, "__file__", None)
-            if location:
-                self._dlcore_dir = os.path.dirname(os.path.realpath(location)) + os.sep
-        done = []
-        for dotted in self.names:
-            module_name, _, attr = dotted.rpartition(".")
-            module = sys.modules.get(module_name)
-            original = getattr(module, attr, None) if module is not None else None
-            if original is None or dotted in self._guarded:
-                continue
-            if id(original) in self._pairs or getattr(original, "__withheld__", False):
-                continue
-            self._pairs[id(original)] = (original, self._guard(original, dotted))
-            self._guarded[dotted] = original
-            done.append(dotted)
-        for name, module in list(sys.modules.items()):
-            if module is None or not _is_dlcore(name):
-                continue
-            for key, value in list(vars(module).items()):
-                pair = self._pairs.get(id(value))
-                if pair is not None and value is pair[0]:
-                    setattr(module, key, pair[1])
-        return done
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        dotted = f"{self.__name__}.{name}"
+        return _Missing(name, (), {"__qualname__": dotted, "__module__": self.__name__})
 
-    def restore(self) -> None:
-        """Put every original back, and stop guarding new imports."""
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        guards = {id(guard): original for original, guard in self._pairs.values()}
-        for name, module in list(sys.modules.items()):
-            if module is None or not _is_dlcore(name):
-                continue
-            for key, value in list(vars(module).items()):
-                if id(value) in guards:
-                    setattr(module, key, guards[id(value)])
-        self._pairs.clear()
-        self._guarded.clear()
 
-    def _inside_dlcore(self, filename: str) -> bool:
-        inside = self._inside.get(filename)
-        if inside is None:
-            real = os.path.realpath(filename)
-            inside = self._dlcore_dir is not None and real.startswith(self._dlcore_dir)
-            self._inside[filename] = inside
-        return inside
+class _UnavailableLoader(importlib.abc.Loader):
+    def create_module(self, spec):
+        module = _Unavailable(spec.name)
+        module.__path__ = []  # a package: its submodules come here too
+        return module
 
-    def _guard(self, original, dotted: str):
-        inside = self._inside_dlcore
-        message = (
-            f"{dotted} is withheld while this assignment is graded: the cell "
-            f"asks for your own implementation{self.advice}"
-        )
+    def exec_module(self, module) -> None:
+        pass
 
-        @functools.wraps(original)
-        def guarded(*args, **kwargs):
-            if _trusted_depth > 0 or inside(sys._getframe(1).f_code.co_filename):
-                return original(*args, **kwargs)
-            raise WithheldFunctionError(message)
 
-        # functools.wraps exposes the original as __wrapped__; do not hand it out.
-        del guarded.__wrapped__
-        guarded.__withheld__ = True
-        return guarded
-
-    # -- dlcore modules imported later -----------------------------------
+class RefuseDlcore(importlib.abc.MetaPathFinder):
+    """First on ``sys.meta_path`` of a child without dlcore: any dlcore
+    module imported there is an empty stand-in (:class:`_Unavailable`)."""
 
     def find_spec(self, name, path, target=None):
-        if not _is_dlcore(name):
+        if not is_dlcore(name):
             return None
-        if self._on_first_import is not None:
-            prepare, self._on_first_import = self._on_first_import, None
-            prepare()
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _GuardingLoader(spec.loader, self)
-        return spec
+        return importlib.machinery.ModuleSpec(name, _UnavailableLoader())
 
 
-class _GuardingLoader(importlib.abc.Loader):
-    """Runs the real loader, then guards what the new module exposes."""
-
-    def __init__(self, loader, withholder: Withholder):
-        self._loader = loader
-        self._withholder = withholder
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        self._withholder.apply()
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
+# ---------------------------------------------------------- with dlcore
 
 
-# ----------------------------------------------------- a process's guard
+def resolve(dotted: str) -> tuple[object, str, object]:
+    """``(owner, attribute, definition)`` of a dotted name of a definition.
 
-# What a kernel tells the student besides the mechanism.
-KERNEL_ADVICE = (
-    ", so calling dlcore's scores zero for this part. (Outside grading you may "
-    "call it to compare.)"
-)
-
-_process_withholder: Withholder | None = None
-
-
-def install(names: Iterable[str]) -> list[str]:
-    """Guard the dlcore functions named by dotted paths; returns what was guarded.
-
-    Every ``dlcore.*`` module attribute that *is* the named function is
-    replaced, so ``from dlcore.functional.activations import relu_forward``
-    and ``dlcore.functional.relu_forward`` are both guarded. A name that is
-    not a dlcore function raises (``ValueError``, ``ImportError`` or
-    ``AttributeError``).
+    The owner is the longest loaded module the name starts with, then each
+    attribute in turn (``dlcore.optim.SGD._update``: the class ``SGD``).
+    Raises ``LookupError`` naming what is missing.
     """
-    global _process_withholder
-    names = list(names)
+    if not isinstance(dotted, str) or not is_dlcore(dotted) or dotted == PACKAGE:
+        raise LookupError(f"only dlcore definitions can be withheld, got {dotted!r}")
+    parts = dotted.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        if module is not None:
+            break
+    else:
+        raise LookupError(f"{dotted}: no module of it is loaded")
+    owner: object = module
+    for name in parts[end:-1]:
+        owner = getattr(owner, name, None)
+        if owner is None:
+            raise LookupError(f"{dotted}: {name} not found")
+    definition = vars(owner).get(parts[-1]) if hasattr(owner, "__dict__") else None
+    if definition is None:
+        raise LookupError(f"{dotted}: not defined there")
+    return owner, parts[-1], definition
+
+
+def _unwrap(value):
+    """A static or class method's function; anything else as it is."""
+    if isinstance(value, (staticmethod, classmethod)):
+        return value.__func__
+    return value
+
+
+@dataclass
+class Removal:
+    """What :func:`remove` did: the names deleted (``removed``), the names
+    that were not there (``missing``), and each reference to a withheld
+    definition that is still reachable (``reachable``: must be empty)."""
+
+    removed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    reachable: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "removed": self.removed,
+            "missing": self.missing,
+            "reachable": self.reachable,
+        }
+
+
+def _holds(value, originals: dict[int, object]) -> bool:
+    """Whether ``value`` is a withheld definition or a container of one."""
+    value = _unwrap(value)
+    if id(value) in originals:
+        return True
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return any(_holds(item, originals) for item in value)
+    if isinstance(value, dict):
+        return any(_holds(item, originals) for item in value.values())
+    return False
+
+
+def _scrub_namespace(owner, originals: dict[int, object]) -> None:
+    """Delete from ``owner`` (a module or class) every name holding an
+    original; empty the entries of its dicts and lists that hold one."""
+    for key, value in list(vars(owner).items()):
+        if _holds(value, originals):
+            try:
+                delattr(owner, key)
+            except (AttributeError, TypeError):
+                pass
+            continue
+        if isinstance(value, dict):
+            for item_key in [k for k, v in value.items() if _holds(v, originals)]:
+                del value[item_key]
+        elif isinstance(value, list):
+            value[:] = [v for v in value if not _holds(v, originals)]
+
+
+def _dlcore_namespaces() -> list[object]:
+    """Every dlcore module, and every class defined in one."""
+    found: list[object] = []
+    for name, module in list(sys.modules.items()):
+        if module is None or not is_dlcore(name):
+            continue
+        found.append(module)
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and is_dlcore(getattr(value, "__module__", "")):
+                found.append(value)
+    return found
+
+
+def _describe(referrer) -> str:
+    if isinstance(referrer, dict):
+        for space in _dlcore_namespaces():
+            if vars(space) is referrer:
+                return f"the namespace of {getattr(space, '__name__', space)!r}"
+        return f"a dict with keys {sorted(map(str, referrer))[:5]}"
+    if isinstance(referrer, types.CellType):
+        return "a closure cell"
+    return type(referrer).__name__
+
+
+def remove(names: Iterable[str]) -> Removal:
+    """Delete the withheld definitions ``names`` from the loaded dlcore.
+
+    Everything in dlcore's modules and classes that holds one (an alias, a
+    registry entry, a tuple of functions) goes too. Then each original must
+    be gone: a reference that is still reachable is listed in
+    ``Removal.reachable``, and the caller must not run student code.
+    """
+    result = Removal()
+    originals: dict[int, object] = {}
     for dotted in names:
-        if dotted.split(".")[0] != "dlcore":
-            raise ValueError(f"only dlcore functions can be withheld, got {dotted!r}")
-    for module_name in PUBLIC_MODULES:
         try:
-            importlib.import_module(module_name)
-        except ImportError:
-            pass
-    for dotted in names:
-        module_name, _, attr = dotted.rpartition(".")
-        getattr(importlib.import_module(module_name), attr)
-    if _process_withholder is None:
-        _process_withholder = Withholder(advice=KERNEL_ADVICE)
-        sys.meta_path.insert(0, _process_withholder)
-    _process_withholder.add(names)
-    return _process_withholder.apply()
-
-
-def uninstall() -> None:
-    """Put every guarded function back (for tests)."""
-    global _process_withholder
-    if _process_withholder is not None:
-        _process_withholder.restore()
-        _process_withholder = None
+            owner, attr, definition = resolve(dotted)
+        except LookupError:
+            result.missing.append(dotted)
+            continue
+        originals[id(_unwrap(definition))] = _unwrap(definition)
+        delattr(owner, attr)
+        result.removed.append(dotted)
+    if not originals:
+        return result
+    for space in _dlcore_namespaces():
+        _scrub_namespace(space, originals)
+    watched = []
+    for original in originals.values():
+        try:
+            watched.append((weakref.ref(original), repr(original)))
+        except TypeError:  # no weak references to it: judge by its referrers
+            watched.append((lambda kept=original: kept, repr(original)))
+    del original, definition, owner
+    originals.clear()
+    if any(ref() is not None for ref, _ in watched):
+        gc.collect()  # only cycles are left to collect
+    for ref, label in watched:
+        alive = ref()
+        if alive is None:
+            continue
+        holders = [
+            _describe(r)
+            for r in gc.get_referrers(alive)
+            if r is not watched and not isinstance(r, types.FrameType)
+        ]
+        result.reachable.append(f"{label}: held by {', '.join(holders) or 'unknown'}")
+        del alive
+    return result

@@ -12,13 +12,22 @@ mistakes (the class report counts them: ``test_report.py``): both divide the
 batch variance by N - 1, and ann's backward pass treats the batch statistics
 as constants.
 
+In 03_optimizers and 07_cnn, ``internals`` takes some answers from dlcore's
+own implementation (an optimizer's ``_update``, ``EarlyStopping``, dlcore's
+cross-entropy inside the smoothed loss) and gives one honest answer: those
+parts score zero in the trusted re-check, whose child for them has no
+dlcore (issue 16).
+
 Among the students of 01_backprop, ``mallory`` fools nbgrader with an IPython
 input transformer (the end-to-end case of ``test_integrity.py``), and
 ``snooper`` (one student: each executed
 notebook costs seconds) has a tanh that is right on the visible test's inputs
 only, so that only its hidden test fails, and an answer cell that tries to
 read the course secret, the hidden references and the gradebook and prints
-what it got.
+what it got. ``borrower`` answers ELU with dlcore's own code, variables
+renamed; ``dave`` copies ``carol``'s own two-layer gradients with light
+edits: all three keep their scores and are flagged for review, the reason
+naming the partner (``COPIERS``).
 """
 
 from __future__ import annotations
@@ -213,6 +222,128 @@ while _pid > 1:
 print("VANDAL environ", _found)
 """
 
+# Issue 16, copy detection (autograder/copies.py): dlcore's own ELU
+# (dlcore/functional/activations.py) pasted into the template, its variables
+# renamed, the validation dropped and the cache a tuple.
+BORROWED_ELU = '''
+def elu_forward(x, alpha=1.0):
+    """ELU, x for x > 0 and alpha * (exp(x) - 1) otherwise. Returns (out, cache)."""
+    is_pos = x > 0
+    # expm1 is accurate near 0; the minimum keeps exp from overflowing
+    below = alpha * np.expm1(np.minimum(x, 0))
+    result = np.where(is_pos, x, below).astype(x.dtype, copy=False)
+    return result, (is_pos, result, alpha)
+
+
+def elu_backward(dout, cache):
+    """Gradient of ELU."""
+    is_pos, result, a = cache
+    return np.where(is_pos, dout, dout * (result + a)).astype(dout.dtype, copy=False)
+'''
+
+# carol's own two-layer gradients (right, and written unlike the solution)...
+OWN_TWO_LAYER = """
+def two_layer_gradients(x, y, W1, b1, w2, b2):
+    hidden_in = W1 @ x + b1
+    hidden = np.tanh(hidden_in)
+    score = float(np.dot(w2, hidden) + b2)
+    y_hat = 1.0 / (1.0 + np.exp(-score))
+    delta_out = (y_hat - y) * y_hat * (1.0 - y_hat)
+    tanh_slope = 1.0 - np.tanh(hidden_in) ** 2
+    delta_hidden = delta_out * w2 * tanh_slope
+    grad_W1 = delta_hidden[:, None] * x[None, :]
+    grad_b1 = delta_hidden.copy()
+    grad_w2 = delta_out * hidden
+    return delta_out, delta_hidden, grad_W1, grad_b1, grad_w2, delta_out
+"""
+# ... and dave's copy of it: names changed, comments added.
+COPIED_TWO_LAYER = """
+def two_layer_gradients(x, y, W1, b1, w2, b2):
+    # forward pass
+    pre = W1 @ x + b1
+    h = np.tanh(pre)
+    s = float(np.dot(w2, h) + b2)
+    p = 1.0 / (1.0 + np.exp(-s))
+    # backward pass: output error, then hidden error
+    e_out = (p - y) * p * (1.0 - p)
+    slope = 1.0 - np.tanh(pre) ** 2
+    e_hid = e_out * w2 * slope
+    gW1 = e_hid[:, None] * x[None, :]
+    gb1 = e_hid.copy()
+    gw2 = e_out * h
+    return e_out, e_hid, gW1, gb1, gw2, e_out
+"""
+# The copiers of 01 and what each copied (from whom), as the reason names it.
+COPIERS = {
+    "borrower": ("elu_answer", "dlcore's `elu_backward`, `elu_forward`"),
+    "carol": ("two_layer_gradients_answer", "student dave's answer"),
+    "dave": ("two_layer_gradients_answer", "student carol's answer"),
+}
+
+# Issue 16: answers of 03 and 07 that take dlcore's own implementation. Each
+# passes its check where dlcore is reachable (test_integrity shows it); the
+# re-check runs them where dlcore is neither loaded nor readable.
+OPTIMIZER_INTERNALS = {
+    "momentum_step_answer": """
+from dlcore.optim import SGD
+
+
+def momentum_step(theta, grad, velocity, lr, gamma):
+    param = np.array(theta, dtype=float)
+    state = {"momentum_buffer": np.array(velocity, dtype=float) / lr}
+    SGD(lr=lr, momentum=gamma)._update(param, np.asarray(grad, dtype=float), state)
+    return param, lr * state["momentum_buffer"]
+""",
+    "adagrad_step_answer": """
+from dlcore.optim import Adagrad
+
+
+def adagrad_step(theta, grad, G, lr, eps=1e-10):
+    param = np.array(theta, dtype=float)
+    state = {"sum": np.array(G, dtype=float), "step": 1}
+    Adagrad(lr=lr, eps=eps)._update(param, np.asarray(grad, dtype=float), state)
+    return param, state["sum"]
+""",
+    "early_stopping_answer": """
+from dlcore.callbacks import EarlyStopping
+
+
+class _Model:
+    stop_training = False
+
+
+def early_stopping(val_losses, patience, min_delta=0.0):
+    stopper = EarlyStopping(patience=patience, min_delta=min_delta)
+    stopper.set_model(_Model())
+    stopper.on_train_begin()
+    for epoch, loss in enumerate(val_losses):
+        stopper.on_epoch_end(epoch, {"val_loss": loss})
+        if stopper.model.stop_training:
+            return epoch, stopper.best_epoch
+    return None, stopper.best_epoch
+""",
+}
+CNN_INTERNALS = {
+    "smoothed_cross_entropy": """
+from dlcore.losses import softmax_cross_entropy as _cross_entropy
+
+
+def smoothed_cross_entropy(scores, labels, epsilon=0.1):
+    n, k = scores.shape
+    value, dscores = _cross_entropy(scores, labels)
+    value, dscores = (1 - epsilon) * value, (1 - epsilon) * dscores
+    for c in range(k):  # the loss is linear in the targets
+        v, d = _cross_entropy(scores, np.full(n, c))
+        value, dscores = value + epsilon / k * v, dscores + epsilon / k * d
+    return value, dscores
+""",
+}
+# (assignment, student, routes, the honest answers it also gives)
+INTERNALS_STUDENTS = (
+    ("03_optimizers", "internals", OPTIMIZER_INTERNALS, ("rmsprop_step_answer",)),
+    ("07_cnn", "internals", CNN_INTERNALS, ("shift_images",)),
+)
+
 WITHHELD_RELU = """
 import dlcore.functional as F
 
@@ -238,12 +369,24 @@ def batchnorm_backward(dout, cache):
     dx = dout * cache["gamma"] / np.sqrt(cache["var"] + cache["eps"])
     return dx, np.sum(dout * cache["x_hat"], axis=0), np.sum(dout, axis=0)
 """
+# bob makes ann's first mistake in his own words (the same text would be a
+# copy: copy detection flags it, autograder/copies.py)
+UNBIASED_FORWARD_OWN_WORDS = """
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    n = x.shape[0]
+    mean = np.sum(x, axis=0) / n
+    centred = x - mean
+    var = np.sum(centred**2, axis=0) / (n - 1)
+    x_hat = centred / np.sqrt(var + eps)
+    cache = {"x": x, "mean": mean, "var": var, "x_hat": x_hat, "gamma": gamma, "eps": eps}
+    return gamma * x_hat + beta, cache
+"""
 MISTAKEN_STUDENTS = {
     "ann": {
         "batchnorm_forward": UNBIASED_FORWARD,
         "batchnorm_backward": CONSTANT_STATISTICS_BACKWARD,
     },
-    "bob": {"batchnorm_forward": UNBIASED_FORWARD},
+    "bob": {"batchnorm_forward": UNBIASED_FORWARD_OWN_WORDS},
 }
 
 
@@ -272,6 +415,24 @@ def _submissions(
         for student, answers in MISTAKEN_STUDENTS.items():
             mistaken = _filled_release(course, MISTAKES, answers)
             put(student, MISTAKES, mistaken, "known mistakes in " + ", ".join(answers))
+    for assignment, student, routes, honest in INTERNALS_STUDENTS:
+        if assignment not in ASSIGNMENTS:
+            continue
+        filled = _filled_release(course, assignment).cells
+        answers = dict(routes)
+        for grade_id in honest:  # the solution's answer
+            answers[grade_id] = next(
+                c.source
+                for c in filled
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+            )
+        put(
+            student,
+            assignment,
+            _partly_answered(course, answers, assignment),
+            f"{', '.join(routes)} taken from dlcore's internals; "
+            f"{', '.join(honest)} answered honestly; nothing else",
+        )
     if FIRST not in ASSIGNMENTS:
         return students
     put(
@@ -366,6 +527,20 @@ def _submissions(
         "gradebook, plants a link to the secret and a FIFO for the feedback, "
         "reads its parents' environment",
     )
+    # Copy detection (each answers only the copied part: nbgrader's run stays
+    # short); the reason names the partner, the scores stand.
+    for student, text in (
+        ("borrower", BORROWED_ELU),
+        ("carol", OWN_TWO_LAYER),
+        ("dave", COPIED_TWO_LAYER),
+    ):
+        part, partner = COPIERS[student]
+        put(
+            student,
+            FIRST,
+            _partly_answered(course, {part: text}),
+            f"{part} right, and resembling {partner}",
+        )
     # (unanswered otherwise, so it runs fast: the deleted cell is the point)
     tampered = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
     tampered.cells = [
@@ -415,9 +590,9 @@ def _without_closing_demos(nb):
     return nb
 
 
-def _partly_answered(course: Path, answers: dict[str, str]):
-    """The student release with only ``answers`` filled in."""
-    nb = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
+def _partly_answered(course: Path, answers: dict[str, str], assignment: str = FIRST):
+    """The student release of ``assignment`` with only ``answers`` filled in."""
+    nb = nbformat.read(course / "notebooks" / assignment / f"{assignment}.ipynb", 4)
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and meta["grade_id"] in answers:

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import json
 import os
@@ -34,7 +35,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from course_run import ASSIGNMENTS
+from course_run import ASSIGNMENTS, INTERNALS_STUDENTS
 from harness import CELL_SECONDS, HANG_SECONDS, announce
 
 from autograder.trusted import children, codec, sandbox
@@ -90,12 +91,28 @@ def _index(nb, grade_id: str) -> int:
     )
 
 
+@functools.cache
+def dlcore_dirs() -> list[str]:
+    """Where dlcore lives, for this process and for a ``python -I`` (the
+    re-check's child), which may differ (an editable install)."""
+    found = [str(Path(importlib.util.find_spec("dlcore").origin).parent)]
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", "import dlcore; print(dlcore.__file__)"],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode == 0:
+        found.append(str(Path(proc.stdout.strip()).parent))
+    return list(dict.fromkeys(found))
+
+
 def make_submission(case, references: str = "") -> nbformat.NotebookNode:
     """The release, filled in and then changed as ``case`` says."""
     nb = nbformat.read(RELEASE, as_version=4)
     answers = {} if case.unfilled else _solution_answers()
     for grade_id, code in case.answers.items():
-        answers[grade_id] = code.replace("__REFERENCES__", references)
+        code = code.replace("__REFERENCES__", references)
+        answers[grade_id] = code.replace("__DLCORE__", repr(dlcore_dirs()))
     for grade_id, code in case.append.items():
         answers[grade_id] = answers[grade_id] + "\n" + code
     for cell in nb.cells:
@@ -214,6 +231,27 @@ def corpus_run(tmp_path_factory, pytestconfig):
         "state": state,
         "submissions": submissions,
     }
+
+
+@pytest.mark.parametrize("answer", sorted(corpus.REACH_ROUTES))
+def test_each_route_to_the_reference_works_where_dlcore_is_reachable(answer):
+    """The routes of ``reaches_reference`` are real: with dlcore loaded and
+    readable (this process), each passes its check; the re-check's zero for
+    them (test_each_case_gets_its_intended_score) is its doing."""
+    from autograder import checks
+
+    grade = answer.removesuffix("_answer")
+    calls = SourceNotebook(SOURCE, ASSIGNMENT).grade_cells[f"test_{grade}"].calls
+    namespace = {"np": np, "__name__": "student"}
+    code = corpus.REACH_ROUTES[answer].replace("__DLCORE__", repr(dlcore_dirs()))
+    exec(compile(code, answer, "exec"), namespace)
+    for call in (c for c in calls if not c.hidden):
+        fn = eval(call.expr, namespace)
+        declared = checks.get_check(ASSIGNMENT, call.check)
+        assert (
+            checks.run_check(declared, fn, checks.visible_seed(ASSIGNMENT, call.check))
+            is None
+        )
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -415,6 +453,143 @@ def test_the_child_cannot_reach_the_course_state(tmp_path, monkeypatch):
     assert not (tmp_path / "outside.txt").exists()
     assert all(v != "allowed" for v in seen.values()), seen
     assert result.score == result.max_score  # and grading went on as usual
+
+
+REMOVAL_SCRIPT = """
+import json, sys
+
+import numpy as np
+
+import dlcore.functional as F
+import dlcore.layers as L
+import dlcore.losses
+from dlcore.layers import activations
+from autograder import withhold
+
+json._kept = F.tanh_forward  # held outside dlcore: must be found
+removal = withhold.remove(
+    [
+        "dlcore.functional.relu_forward",
+        "dlcore.functional.linear_forward",
+        "dlcore.functional.maxpool2d_forward",
+        "dlcore.functional.tanh_forward",
+        "dlcore.losses.softmax_cross_entropy",
+        "dlcore.autoencoder.KLSparsity",
+        "dlcore.optim.SGD._update",
+        "dlcore.nowhere.nothing",
+    ]
+)
+routes = {
+    "registry": lambda: activations._FUNCTIONS["relu"][0],
+    "losses_get": lambda: dlcore.losses.get("softmax_cross_entropy"),
+    "layer_method": lambda: L.Dense._linear_forward(
+        None, np.ones((1, 1)), np.ones((1, 1)), np.ones(1)
+    ),
+    "class_tuple": lambda: L.MaxPool2D._functional[0],
+    "class": lambda: __import__("dlcore.autoencoder").autoencoder.KLSparsity,
+    "method": lambda: __import__("dlcore.optim").optim.SGD._update,
+    "alias": lambda: F.relu_forward,
+}
+originals = {
+    "relu_forward", "softmax_cross_entropy", "maxpool2d_forward", "KLSparsity",
+    "SGD._update",
+}
+reached = []
+for name, route in routes.items():
+    try:
+        found = route()
+    except Exception:
+        continue
+    if isinstance(found, tuple) or getattr(found, "__qualname__", "") in originals:
+        reached.append(name)  # a result computed, or the original itself
+print(json.dumps({"removal": removal.as_dict(), "reached": reached}))
+"""
+
+
+def test_removal_deletes_every_route_and_finds_what_stays():
+    """In a process of its own (the test process keeps its dlcore)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", REMOVAL_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout.splitlines()[-1])
+    assert found["reached"] == []
+    removal = found["removal"]
+    assert removal["missing"] == ["dlcore.nowhere.nothing"]
+    assert len(removal["removed"]) == 7
+    # the one reference kept outside dlcore is reported: the child refuses
+    assert len(removal["reachable"]) == 1
+    assert "tanh_forward" in removal["reachable"][0]
+
+
+# Run in both kinds of child (08_autoencoders has checks of each): what of
+# dlcore each holds and can read.
+DLCORE_PROBE = """
+import gc, json, os, sys
+seen = {"kind": "with" if "numba" in sys.modules else "without"}
+for i, folder in enumerate(DLCORE):
+    try:
+        open(os.path.join(folder, "autoencoder.py")).read()
+        seen[f"read_dlcore_{i}"] = "allowed"
+    except BaseException as err:
+        seen[f"read_dlcore_{i}"] = type(err).__name__
+seen["loaded"] = sorted(
+    m for m, mod in list(sys.modules.items())
+    if m.startswith("dlcore") and getattr(mod, "__file__", None)
+)[:3]
+seen["withheld_found"] = sorted(
+    {
+        getattr(obj, "__name__", "")
+        for obj in gc.get_objects()
+        if getattr(obj, "__name__", "") in WITHHELD
+        and str(getattr(obj, "__module__", "")).startswith("dlcore")
+    }
+)
+print("PROBE", json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(sandbox.LANDLOCK_ABI <= 0, reason="no Landlock on this kernel")
+def test_no_child_holds_or_reads_a_withheld_definition(tmp_path, monkeypatch):
+    """08_autoencoders: the child without dlcore has none of it loaded; the
+    one with dlcore has none of the withheld definitions (in any module,
+    class or registry: gc finds none); neither can read dlcore's files."""
+    from autograder import declarations
+    from autograder.trusted.recheck import Session
+
+    assignment = "08_autoencoders"
+    monkeypatch.setenv("AUTOGRADER_STATE_DIR", str(tmp_path / "state"))
+    withheld = declarations.load_assignment(assignment).WITHHELD
+    source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    probe = DLCORE_PROBE.replace("DLCORE", repr(dlcore_dirs()))
+    probe = probe.replace("WITHHELD", repr({w.rpartition(".")[2] for w in withheld}))
+    nb.cells[_index(nb, "tied-forward")].source += "\n" + probe
+    path = tmp_path / f"{assignment}.ipynb"
+    nbformat.write(nb, path)
+    with Session(ROOT, assignment, limits=LIMITS) as session:
+        assert session.kinds == [False, True]
+        result = session.recheck_notebook(session.sources[0], path)
+    seen = {
+        s["kind"]: s
+        for s in (
+            json.loads(line.removeprefix("PROBE "))
+            for line in result.stdout.splitlines()
+            if line.startswith("PROBE ")
+        )
+    }
+    assert sorted(seen) == ["with", "without"], result.stdout[-2000:]
+    for kind, found in seen.items():
+        reads = {k: v for k, v in found.items() if k.startswith("read_dlcore")}
+        assert reads and "allowed" not in reads.values(), (kind, reads)
+        assert found["withheld_found"] == [], (kind, found)
+    assert seen["without"]["loaded"] == []
+    assert seen["with"]["loaded"]  # dlcore is there, less what is withheld
+    assert result.score == result.max_score  # an honest notebook keeps it all
 
 
 def _solution_with(tmp_path: Path, extra: str, name: str) -> Path:
@@ -656,6 +831,80 @@ def _course_parts(graded, student) -> dict[str, float]:
     return {name: score for name, (score, _) in scores[2].items() if name in autograded}
 
 
+def _graded_parts(graded, assignment: str, student: str) -> dict[str, float]:
+    """Score of each autograded part of a submission in the shared run."""
+    from autograder.gradebook import submission_scores
+
+    state = graded["states"][assignment]
+    scores = submission_scores(
+        f"sqlite:///{state / 'gradebook.db'}", assignment, student
+    )
+    source = SourceNotebook(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", assignment
+    )
+    return {
+        name: score
+        for name, (score, _) in scores[2].items()
+        if name in source.grade_cells
+    }
+
+
+def _tests_of(assignment: str, answers) -> set[str]:
+    """The test cells that grade the answer cells ``answers``."""
+    source = SourceNotebook(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", assignment
+    )
+    return {
+        test
+        for test, spec in source.grade_cells.items()
+        if set(spec.answer_cells) & set(answers)
+    }
+
+
+@pytest.mark.parametrize(
+    ("assignment", "answer"),
+    [(a, answer) for a, _, routes, _ in INTERNALS_STUDENTS for answer in routes],
+)
+def test_each_internals_route_works_where_dlcore_is_reachable(assignment, answer):
+    """The answers of the shared run's ``internals`` students are real
+    routes: with dlcore loaded and readable (this process), each passes."""
+    from autograder import checks
+
+    routes = next(r for a, _, r, _ in INTERNALS_STUDENTS if a == assignment)
+    source = SourceNotebook(
+        ROOT / "solutions" / assignment / f"{assignment}.ipynb", assignment
+    )
+    namespace = {"np": np, "__name__": "student"}
+    exec(compile(routes[answer], answer, "exec"), namespace)
+    (test,) = _tests_of(assignment, [answer])
+    for call in (c for c in source.grade_cells[test].calls if not c.hidden):
+        declared = checks.get_check(assignment, call.check)
+        seed = checks.visible_seed(assignment, call.check)
+        fn = eval(call.expr, namespace)
+        assert checks.run_check(declared, fn, seed) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("assignment", "student", "routes", "honest"), INTERNALS_STUDENTS
+)
+def test_answers_from_dlcore_internals_score_zero(
+    graded, assignment, student, routes, honest
+):
+    """03: an optimizer's ``_update`` and ``EarlyStopping``; 07: dlcore's
+    cross-entropy inside the smoothed loss. Each such part scores zero, the
+    honest answer keeps its points, and the solution graded in the same run
+    keeps full marks."""
+    if assignment not in ASSIGNMENTS:
+        pytest.skip(f"no {assignment} in the shared run")
+    parts = _graded_parts(graded, assignment, student)
+    full = _graded_parts(graded, assignment, "solution")
+    kept = _tests_of(assignment, honest)
+    assert kept and not kept & _tests_of(assignment, routes)
+    assert parts == {t: (full[t] if t in kept else 0.0) for t in full}, parts
+    assert all(score > 0 for score in full.values()), full
+
+
 def _only(**full) -> dict[str, float]:
     """Every part of 01 zero but those given."""
     return dict(dict.fromkeys(corpus.ALL_PARTS, 0.0), **full)
@@ -684,7 +933,11 @@ def test_a_forged_exit_status_is_the_submissions_own_problem(graded):
     status: its own part scores zero, nobody else's grading changes."""
     assert _course_parts(graded, "forger") == _only(test_relu=1)
     code, out = graded["autograde"][ASSIGNMENT]
-    assert "forger" not in _manual(graded), out
+    # on the manual list for its code only (the static scan: os._exit),
+    # never for a sandbox the grader would have failed to apply
+    reason = _manual(graded)["forger"]
+    assert reason.startswith("suspicious code (static scan") and "os._exit" in reason
+    assert "sandbox" not in reason and "re-check failed" not in reason, reason
     assert "NOT RE-CHECKED" not in out and "trusted re-check failed" not in out, out
     # the others were re-checked after it (snooper's hidden test was scored)
     assert _course_parts(graded, "snooper")["test_tanh"] == 0
@@ -750,6 +1003,44 @@ def test_no_environment_above_a_kernel_holds_the_secret(graded):
     assert "VANDAL environ []" in _printed(notebook)
     assert (state.stat().st_mode & 0o777) == 0o700
     assert ((state / "secret").stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ASSIGNMENT not in ASSIGNMENTS, reason="no 01 in the shared run")
+def test_copies_are_flagged_with_the_partner_never_rescored(graded):
+    """``borrower`` answers ELU with dlcore's code, ``dave`` copies ``carol``
+    (tests/course_run.py, ``COPIERS``): they keep their scores, and the CSV's
+    reason names what each resembles; nobody else is flagged as a copy, and
+    no feedback page names a partner."""
+    from course_run import COPIERS
+
+    state = graded["states"][ASSIGNMENT]
+    with open(state / "grades.csv", newline="") as fh:
+        rows = {
+            r["student_id"]: r
+            for r in csv.DictReader(fh)
+            if r["assignment"] == ASSIGNMENT
+        }
+    points = _points()
+    for student, (part, partner) in COPIERS.items():
+        test = "test_" + part.removesuffix("_answer")
+        assert _course_parts(graded, student) == _only(**{test: points[test]})
+        row = rows[student]
+        assert row["needs_manual_grade"] == "yes", row
+        assert f"answer to part {part} resembles {partner} (" in row["reason"], row
+        assert row["reason"].startswith("possible copy"), row
+        page = state / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        html = page.read_text()
+        assert "resembles" not in html and "possible copy" not in html, page
+        for other in COPIERS:
+            assert other == student or other not in html, (other, page)
+    # the solution-built students and the honest ones resemble nobody
+    for student, row in rows.items():
+        if student not in COPIERS:
+            assert "possible copy" not in row["reason"], row
+    assert rows["solution"]["reason"] == ""
+    code, out = graded["autograde"][ASSIGNMENT]
+    assert "copy detection of 01_backprop:" in out, out
 
 
 def test_the_secret_is_refused_from_the_environment(tmp_path, monkeypatch):

@@ -2,6 +2,8 @@
 
 * Every ``\\boxed{...}`` result in a solution notebook is the answer to a
   derivation the student makes: the same text appears nowhere in the release.
+* Before its last graded cell, a release's prose never names a dlcore
+  object the assignment withholds (the code a graded part asks for).
 * Claim-check cells (``autograder.nbgrader_ext.CLAIM_CHECKS_TAG``) are
   dropped from the release, and only they.
 """
@@ -15,7 +17,9 @@ import pytest
 from course_run import ASSIGNMENTS, ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from autograder.declarations import load_assignment
 from autograder.nbgrader_ext import CLAIM_CHECKS_TAG, ClearClaimChecks
+from autograder.source import nbgrader_meta
 
 
 def _boxed(text: str) -> list[str]:
@@ -80,3 +84,47 @@ def test_clear_claim_checks_refuses_a_graded_claim_cell():
     nb = new_notebook(cells=[_claim_cell(grade=True, points=1)])
     with pytest.raises(RuntimeError, match="no nbgrader role"):
         ClearClaimChecks().preprocess(nb, {})
+
+
+# ------------------------------------------------------- pointers at the reference
+
+
+def _withheld_objects(assignment: str) -> set[str]:
+    """The dotted names the assignment withholds, and for a withheld method
+    (``dlcore.optim.SGD._update``) the class that owns it."""
+    names = set(getattr(load_assignment(assignment), "WITHHELD", []))
+    owners = {
+        name.rsplit(".", 1)[0] for name in names if name.rsplit(".", 1)[1][0] == "_"
+    }
+    return names | owners
+
+
+def _pointers(text: str, objects: set[str]) -> list[str]:
+    return sorted(
+        name for name in objects if re.search(re.escape(name) + r"(?![\w])", text)
+    )
+
+
+def test_pointers_finds_a_name_and_not_a_longer_one():
+    objects = {"dlcore.init.lsuv", "dlcore.optim.SGD"}
+    assert _pointers("use `dlcore.init.lsuv(model, x)`", objects) == [
+        "dlcore.init.lsuv"
+    ]
+    assert _pointers("`dlcore.init.lsuv_scaled` and dlcore.optim.SGDW", objects) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_prose_points_no_student_at_a_withheld_reference(assignment):
+    """Before its last graded cell, a release's prose never names the dlcore
+    object that a graded part asks the student to write: reading that code
+    would replace the derivation the part grades."""
+    cells = _read("notebooks", assignment).cells
+    graded = [i for i, cell in enumerate(cells) if nbgrader_meta(cell).get("grade")]
+    before_last = cells[: max(graded, default=-1) + 1]
+    objects = _withheld_objects(assignment)
+    pointing = {
+        index: found
+        for index, cell in enumerate(before_last)
+        if cell.cell_type == "markdown" and (found := _pointers(cell.source, objects))
+    }
+    assert not pointing, f"{assignment}: cells name the reference {pointing}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.assignments.mistakes.a07_cnn import MISCONCEPTIONS, MORE_HINTS
 from autograder.assignments.references.a07_cnn import (
     _accuracy_compare,
     _bottleneck_reference,
@@ -44,8 +45,12 @@ from dlcore.layers import (
 )
 from dlcore.model import Sequential
 
-# Nothing of dlcore is withheld: the graded parts are not dlcore functions
-# (students train with dlcore's layers and model).
+# What the students write that dlcore has: nothing. Parameter counts,
+# receptive fields, the shift augmentation, gradient norms, the two-branch
+# block and the smoothed loss have no dlcore counterpart, and the LeNet is
+# built and trained with dlcore's public layers, model and optimizers, which
+# the checks marked needs_dlcore=True must keep. The other checks run where
+# dlcore is neither loaded nor readable.
 WITHHELD: list[str] = []
 
 MAX_PARAMS = 20_000
@@ -112,16 +117,16 @@ def _three_ways_call(fn, cases):
 
 def _step_inputs(rng):
     n = 12
-    return {
-        "cases": np.column_stack(
-            [
-                rng.integers(1, 30, size=n),
-                rng.choice([1, 2, 4, 8], size=n),
-                rng.integers(1, 8, size=n),
-                rng.integers(1, 4, size=n),
-            ]
-        )
-    }
+    cases = np.column_stack(
+        [
+            rng.integers(1, 30, size=n),
+            rng.choice([1, 2, 4, 8], size=n),
+            rng.integers(1, 8, size=n),
+            rng.integers(1, 4, size=n),
+        ]
+    )
+    cases[0] = (3, 2, 1, 2)  # a 1x1 kernel: no gap to add, its stride still counts
+    return {"cases": cases}
 
 
 def _step_call(fn, cases):
@@ -140,6 +145,7 @@ def _stack_inputs(rng):
         )
     stacks[0] = [(3, 1), (3, 1)]  # two 3x3 layers: a 5x5 field
     stacks[1] = [(3, 1), (2, 2), (3, 1)]  # LeNet's second convolution
+    stacks[2] = [(2, 2), (3, 1)]  # a stride below widens the layer above
     return {"stacks": stacks}
 
 
@@ -265,6 +271,7 @@ def _shift_inputs(rng):
     shifts[0] = (0, 0)
     shifts[1] = (2, -1)
     shifts[2] = (-height - 1, 0)  # the whole image leaves the frame
+    shifts[3] = (0, width)  # exactly the width: nothing stays either
     return {"x": rng.random((n, c, height, width)), "shifts": shifts}
 
 
@@ -378,7 +385,9 @@ CHECKS = [
         make_inputs=_count_inputs,
         call=_count_call,
         reference=_count_reference,
-        hint="F filters, each with C * K * K weights, plus one bias per filter.",
+        hint="What does one filter own, through all its input channels?",
+        misconceptions=MISCONCEPTIONS["count_conv_params"],
+        more_hints=MORE_HINTS["count_conv_params"],
     ),
     Check(
         name="param_counts",
@@ -388,11 +397,12 @@ CHECKS = [
         reference=_three_ways_reference,
         outputs=("dense", "locally connected", "convolutional"),
         hint=(
-            "Input C x H x W, output F x H x W. Dense: every output unit sees every "
-            "input value, plus its own bias. Locally connected: every output unit "
-            "sees only its C x K x K window, plus its own bias. Convolutional: the "
-            "H x W units of one output channel share their weights and bias."
+            "Count, for each layer, how many output units there are and what each one "
+            "sees: all the inputs, a window through the channels, or a filter shared "
+            "by its whole channel. Every unit (or shared filter) has a bias."
         ),
+        misconceptions=MISCONCEPTIONS["param_counts"],
+        more_hints=MORE_HINTS["param_counts"],
     ),
     Check(
         name="q_weight_growth",
@@ -401,11 +411,9 @@ CHECKS = [
         call=_answer,
         reference=_weight_growth_reference,
         outputs=("dense factor", "convolutional factor"),
-        hint=(
-            "Count the dense layer's weights as (inputs) x (outputs), both "
-            "proportional to H * W; the conv layer's F * C * K * K does not "
-            "contain H or W."
-        ),
+        hint="Which factors of each layer's weight count grow with the image?",
+        misconceptions=MISCONCEPTIONS["q_weight_growth"],
+        more_hints=MORE_HINTS["q_weight_growth"],
     ),
     Check(
         name="receptive_field_step",
@@ -415,10 +423,12 @@ CHECKS = [
         reference=_step_reference,
         outputs=("size", "jump"),
         hint=(
-            "A window of k units of the layer below spans k - 1 gaps between "
-            "neighbours, each gap `jump` input pixels wide; the new unit's "
-            "neighbours are `stride` units of the layer below apart."
+            "A window of k units of the layer below spans the gaps between its units; "
+            "how many input pixels is one gap? And how far apart are the new layer's "
+            "units?"
         ),
+        misconceptions=MISCONCEPTIONS["receptive_field_step"],
+        more_hints=MORE_HINTS["receptive_field_step"],
     ),
     Check(
         name="receptive_field",
@@ -426,10 +436,9 @@ CHECKS = [
         make_inputs=_stack_inputs,
         call=_stack_call,
         reference=_stack_reference,
-        hint=(
-            "Start from one input pixel (size 1, jump 1) and apply "
-            "receptive_field_step once per layer, bottom to top; return the size."
-        ),
+        hint="Start from one input pixel; take one step per layer, as data flows.",
+        misconceptions=MISCONCEPTIONS["receptive_field"],
+        more_hints=MORE_HINTS["receptive_field"],
     ),
     Check(
         name="q_layers_to_cover",
@@ -437,23 +446,24 @@ CHECKS = [
         make_inputs=_no_inputs,
         call=_answer,
         reference=_layers_to_cover_reference,
-        hint="Each stride-1 3x3 layer adds 2 pixels to the field; the digit is 8 wide.",
+        hint="What does each stride-1 3x3 layer add to the field?",
+        misconceptions=MISCONCEPTIONS["q_layers_to_cover"],
+        more_hints=MORE_HINTS["q_layers_to_cover"],
     ),
     Check(
         name="build_lenet",
+        needs_dlcore=True,
         points=2,
         make_inputs=lambda rng: {"x": rng.random((5, 1, 8, 8))},
         call=_lenet_call,
         compare=_lenet_compare,
-        hint=(
-            "Sequential([Conv2D(8, 3, padding='same', activation='relu'), "
-            "MaxPool2D(2), ..., Flatten(), Dense(10)], seed=seed); every "
-            "convolution has a non-linear activation, the last layer gives 10 "
-            "scores."
-        ),
+        hint="Convolution with an activation, pooling, twice; flatten; score.",
+        misconceptions=MISCONCEPTIONS["build_lenet"],
+        more_hints=MORE_HINTS["build_lenet"],
     ),
     Check(
         name="lenet_accuracy",
+        needs_dlcore=True,
         points=2,
         make_inputs=_held_out,
         call=_accuracy_call,
@@ -461,10 +471,10 @@ CHECKS = [
         compare=_accuracy_compare,
         held_out=("y",),
         hint=(
-            "Compile with loss='softmax_cross_entropy' and e.g. Adam(lr=0.01); "
-            "about 10 epochs with batches of 32 reach ~97 %. Train on x_train "
-            "only, the network of build_lenet."
+            "Compile with the cross-entropy of the scores and an adaptive optimizer; a"
+            " few epochs on the training images only should reach the target."
         ),
+        more_hints=MORE_HINTS["lenet_accuracy"],
     ),
     Check(
         name="shift_images",
@@ -473,11 +483,12 @@ CHECKS = [
         call=_shift_call,
         reference=_reference_shift,
         hint=(
-            "out[n, :, i, j] = x[n, :, i - dy, j - dx] inside the image, 0 "
-            "elsewhere: positive dy moves the content DOWN, positive dx RIGHT "
-            "(np.roll wraps around: the border must be zeros instead). A shift "
-            "as large as the image leaves only zeros."
+            "Each output pixel comes from the input pixel the shift moved there, if "
+            "that pixel exists; the uncovered border stays zero (nothing wraps "
+            "around)."
         ),
+        misconceptions=MISCONCEPTIONS["shift_images"],
+        more_hints=MORE_HINTS["shift_images"],
     ),
     Check(
         name="random_shift",
@@ -486,23 +497,26 @@ CHECKS = [
         call=lambda fn, x, max_shift, rng: fn(x, max_shift, rng),
         reference=_random_shift_reference,
         hint=(
-            "Draw all shifts in one call, rng.integers(-max_shift, max_shift + 1, "
-            "size=(N, 2)) (upper bound excluded), then shift_images(x, shifts)."
+            "Draw every image's (dy, dx) from the generator in the single call the "
+            "docstring states (mind which bound is included), then reuse shift_images."
         ),
+        misconceptions=MISCONCEPTIONS["random_shift"],
+        more_hints=MORE_HINTS["random_shift"],
     ),
     Check(
         name="gradient_norms",
+        needs_dlcore=True,
         points=2,
         make_inputs=_norm_inputs,
         call=_norm_call,
         reference=_norm_reference,
         rtol=1e-6,
         hint=(
-            "model.forward(x), then softmax_cross_entropy(scores, y) gives "
-            "(loss, dscores), then model.backward(dscores); collect "
-            "np.linalg.norm(layer.grads['W']) for layer in walk(model) if 'W' in "
-            "layer.params (this includes the layers inside Residual blocks)."
+            "One forward and one backward pass on the batch, then the size of every "
+            "weighted layer's weight gradient, including the layers nested in blocks."
         ),
+        misconceptions=MISCONCEPTIONS["gradient_norms"],
+        more_hints=MORE_HINTS["gradient_norms"],
     ),
     Check(
         name="q_bottleneck_params",
@@ -511,25 +525,24 @@ CHECKS = [
         call=_answer,
         reference=_bottleneck_reference,
         outputs=("basic block", "bottleneck block"),
-        hint=(
-            "Basic: two 3x3 convolutions 256 -> 256. Bottleneck: 1x1 256 -> 64, "
-            "3x3 64 -> 64, 1x1 64 -> 256. Every convolution has biases; "
-            "count_conv_params does each one."
-        ),
+        hint="Count each convolution of both blocks with count_conv_params.",
+        misconceptions=MISCONCEPTIONS["q_bottleneck_params"],
+        more_hints=MORE_HINTS["q_bottleneck_params"],
     ),
     Check(
         name="branches_backward",
+        needs_dlcore=True,
         points=2,
         make_inputs=_branches_inputs,
         call=_branches_call,
         reference=_branches_reference,
         outputs=("out", "dx", "parameter gradients (sorted by key)"),
         hint=(
-            "Split dout along the channel axis (axis 1) into one piece per branch, "
-            "with the channel counts the forward pass stored; each branch's "
-            "backward gives the gradient at the shared input x, and a value used "
-            "by several branches receives the SUM of their gradients."
+            "Give each branch the part of dout that its own output channels received, "
+            "and combine what the branches send back to their shared input."
         ),
+        misconceptions=MISCONCEPTIONS["branches_backward"],
+        more_hints=MORE_HINTS["branches_backward"],
     ),
     Check(
         name="smoothed_cross_entropy",
@@ -539,9 +552,11 @@ CHECKS = [
         reference=_smoothing_reference,
         outputs=("value", "dscores"),
         hint=(
-            "Targets q = (1 - epsilon) * one_hot + epsilon / K; value = mean over "
-            "the examples of -sum_k q_k log p_k with p = softmax(scores) (subtract "
-            "the row maximum first); gradient (p - q) / N."
+            "Build the smoothed target distribution (it still sums to 1), compare it "
+            "with the softmax probabilities computed stably, and average over the "
+            "examples."
         ),
+        misconceptions=MISCONCEPTIONS["smoothed_cross_entropy"],
+        more_hints=MORE_HINTS["smoothed_cross_entropy"],
     ),
 ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.assignments.mistakes.a08_autoencoders import MISCONCEPTIONS, MORE_HINTS
 from autograder.assignments.references.a08_autoencoders import (
     _GRADIENT_NAMES,
     _bias_direction_reference,
@@ -47,6 +48,7 @@ WITHHELD = [
     "dlcore.autoencoder.corrupt",
     "dlcore.autoencoder.kl_sparsity",
     "dlcore.autoencoder.sparsity_delta",
+    "dlcore.autoencoder.KLSparsity",  # its penalty is kl_sparsity's
 ]
 
 
@@ -75,7 +77,7 @@ def _answer(value):
 def _tied_inputs(rng):
     n = int(rng.integers(4, 9))
     n_inputs = int(rng.integers(6, 13))
-    n_hidden = int(rng.integers(3, 8))
+    n_hidden = int(rng.integers(3, 6))  # H < D: a missing transpose shows
     return {
         "x": rng.random((n, n_inputs)),
         "W": 0.6 * rng.standard_normal((n_hidden, n_inputs)),
@@ -283,10 +285,12 @@ CHECKS = [
         reference=_tied_forward_reference,
         outputs=("x_rec", "z = cache[2]"),
         hint=(
-            "Z = sigmoid(x @ W.T + b) has shape (N, H); the decoder uses the same W "
-            "transposed, X' = sigmoid(Z @ W + b_prime), shape (N, D). The cache must "
-            "be the tuple (x, W, z, x_rec)."
+            "Encode with W in its (H, D) layout, decode with the same matrix used the "
+            "other way round; both layers are sigmoid units. The cache is the tuple "
+            "the docstring names."
         ),
+        misconceptions=MISCONCEPTIONS["tied_forward"],
+        more_hints=MORE_HINTS["tied_forward"],
     ),
     Check(
         name="q_tied_params",
@@ -296,9 +300,11 @@ CHECKS = [
         reference=_tied_params_reference,
         outputs=("untied", "tied"),
         hint=(
-            "Untied: an encoder matrix (H, D), a decoder matrix (D, H) and both "
-            "biases. Tied: the decoder's matrix is the encoder's, transposed."
+            "Count the matrices and the biases of each network; tying shares only what"
+            " the name says."
         ),
+        misconceptions=MISCONCEPTIONS["q_tied_params"],
+        more_hints=MORE_HINTS["q_tied_params"],
     ),
     Check(
         name="weight_shares",
@@ -308,11 +314,12 @@ CHECKS = [
         reference=_shares_reference,
         outputs=("encoder share", "decoder share"),
         hint=(
-            "Decoder: delta3 = G * X' * (1 - X'); "
-            "its share is the gradient of its matrix transposed back into W's "
-            "(H, D) layout. Encoder: delta2 = (delta3 @ W.T) * Z * (1 - Z), then "
-            "the usual dense-layer weight gradient."
+            "Back-propagate through the decoder first (its output sigmoid), then "
+            "through the code's sigmoid; each layer's share is its usual dense-layer "
+            "weight gradient, both in W's layout."
         ),
+        misconceptions=MISCONCEPTIONS["weight_shares"],
+        more_hints=MORE_HINTS["weight_shares"],
     ),
     Check(
         name="tied_backward",
@@ -323,10 +330,11 @@ CHECKS = [
         outputs=tuple(_GRADIENT_NAMES)
         + tuple(f"{name} (with dz)" for name in _GRADIENT_NAMES),
         hint=(
-            "W is used twice: dW is the sum of the two shares of weight_shares. "
-            "The extra dz is added to the gradient at Z before multiplying by "
-            "the sigmoid's derivative z * (1 - z)."
+            "W is used twice, so its gradient has two terms. A gradient arriving at "
+            "the code joins the decoder's gradient there, before the code's sigmoid."
         ),
+        misconceptions=MISCONCEPTIONS["tied_backward"],
+        more_hints=MORE_HINTS["tied_backward"],
     ),
     Check(
         name="corrupt",
@@ -336,10 +344,11 @@ CHECKS = [
         reference=_corrupt_reference,
         outputs=("corrupted x", "x after the call"),
         hint=(
-            "Draw u = rng.random(x.shape) once and zero the components with "
-            "u < rate; keep the others unchanged (no 1/(1-rate) rescaling) and "
-            "return a new array without modifying x."
+            "One uniform draw per component of x, compared with rate; zeroed "
+            "components disappear, the others are untouched, and x itself stays clean."
         ),
+        misconceptions=MISCONCEPTIONS["corrupt"],
+        more_hints=MORE_HINTS["corrupt"],
     ),
     Check(
         name="kl_slope",
@@ -348,9 +357,11 @@ CHECKS = [
         call=lambda fn, rho, rho_hat: np.asarray(fn(rho, rho_hat), dtype=np.float64),
         reference=_slope_reference,
         hint=(
-            "Differentiate rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r)) "
-            "with respect to r, element-wise for an array r."
+            "Differentiate the divergence term by term with respect to rho_hat (rho is"
+            " a constant); mind the inner derivative of the second log."
         ),
+        misconceptions=MISCONCEPTIONS["kl_slope"],
+        more_hints=MORE_HINTS["kl_slope"],
     ),
     Check(
         name="kl_sparsity",
@@ -360,11 +371,12 @@ CHECKS = [
         reference=_kl_reference,
         outputs=("value", "dhidden"),
         hint=(
-            "rho_hat is the mean over the batch (axis 0), one value per hidden unit; "
-            "the value is beta * sum_j KL(rho || rho_hat_j). Every example's "
-            "activation enters rho_hat_j with the weight d rho_hat_j / d y_j = 1/m: "
-            "chain rule with kl_slope."
+            "rho_hat is one number per hidden unit, averaged over the batch; the value"
+            " adds the units' divergences, weighted by beta. For the gradient: chain "
+            "rule through that average."
         ),
+        misconceptions=MISCONCEPTIONS["kl_sparsity"],
+        more_hints=MORE_HINTS["kl_sparsity"],
     ),
     Check(
         name="sparse_autoencoder_loss",
@@ -374,11 +386,12 @@ CHECKS = [
         reference=_loss_reference,
         outputs=("loss", "dW", "db", "db_prime"),
         hint=(
-            "The loss is mean((x_rec - x_target)**2) over every entry plus the KL "
-            "penalty of the code computed from x_in; the code's gradient from the "
-            "penalty goes into tied_backward as dz (before f'), and the "
-            "reconstruction error is measured against the clean x_target."
+            "The mean squared error against the clean target plus the penalty on the "
+            "code of x_in; the penalty's gradient enters the backward pass at the "
+            "code."
         ),
+        misconceptions=MISCONCEPTIONS["sparse_autoencoder_loss"],
+        more_hints=MORE_HINTS["sparse_autoencoder_loss"],
     ),
     Check(
         name="q_bias_direction",
@@ -387,10 +400,11 @@ CHECKS = [
         call=_answer,
         reference=_bias_direction_reference,
         hint=(
-            "Find the sign of the penalty's term in delta for rho_hat > rho; "
-            "dJ/db_j is delta summed over the examples, and gradient descent "
-            "moves b_j against it."
+            "Find the sign of the penalty's gradient with respect to b_j when rho_hat "
+            "exceeds rho; gradient descent steps against it."
         ),
+        misconceptions=MISCONCEPTIONS["q_bias_direction"],
+        more_hints=MORE_HINTS["q_bias_direction"],
     ),
     Check(
         name="pretrain_stack",
@@ -399,21 +413,24 @@ CHECKS = [
         call=_stack_call,
         reference=_stack_reference,
         hint=(
-            "Layer k (k = 0, 1, ...) is trained by train_layer(h, size, k) on h, "
-            "the codes of layer k - 1 (h = x for the first); then h = "
-            "encode(params, h) for the next one. Return the list of params."
+            "Train the layers bottom up: each one learns from what the layer below "
+            "produces, with its index as seed."
         ),
+        misconceptions=MISCONCEPTIONS["pretrain_stack"],
+        more_hints=MORE_HINTS["pretrain_stack"],
     ),
     Check(
         name="load_encoders",
+        needs_dlcore=True,
         points=1,
         make_inputs=_load_inputs,
         call=_load_call,
         reference=_load_reference,
         hint=(
-            "Write into the existing arrays, layer.params['W'][...] = params['W'] "
-            "(and 'b'): rebinding layer.params['W'] = ... leaves the model's "
-            "optimizer working on the old arrays. The output layer stays random."
+            "Copy each encoder into its hidden layer without replacing the layer's "
+            "arrays; the output layer keeps its own weights."
         ),
+        misconceptions=MISCONCEPTIONS["load_encoders"],
+        more_hints=MORE_HINTS["load_encoders"],
     ),
 ]

@@ -35,7 +35,7 @@ from pathlib import Path
 import dask
 from distributed import Client, LocalCluster, as_completed
 
-from .. import gradebook, paths
+from .. import copies, declarations, gradebook, paths, review
 from ..nbgrader_config import course_config
 from ..pipeline import (
     CommandError,
@@ -177,6 +177,8 @@ class _Run:
         self.result = AutogradeResult(manual=load_manual())
         self.recheck: dict[str, RecheckReport] = {}
         self.trusted_state: dict[str, dict] = {}
+        # {assignment: {student: {part: source}}} for copy detection
+        self.answers: dict[str, dict[str, dict[str, str]]] = {}
 
     def grade(self, units: list[Unit], workers, scheduler) -> AutogradeResult:
         started = time.perf_counter()
@@ -202,6 +204,7 @@ class _Run:
             f"{len(units) - len(todo)} unchanged since graded"
         )
         if todo:
+            self._read_answers(units, todo)
             self._prepare(todo)
             with _client(workers, scheduler) as client:
                 self.result.workers = len(client.scheduler_info()["workers"])
@@ -209,6 +212,16 @@ class _Run:
         self.result.seconds = time.perf_counter() - started
         save_manual(self.result.manual)
         return self.result
+
+    def _read_answers(self, units: list[Unit], todo: list[Unit]) -> None:
+        """The answer cells of every submission of the assignments graded in
+        this run (the unchanged ones too: a new answer may copy an old one),
+        read before any unit runs student code."""
+        for assignment in sorted({u.assignment for u in todo}):
+            students = [u.student for u in units if u.assignment == assignment]
+            self.answers[assignment] = copies.read_answers(
+                self.root, self.submissions, assignment, students
+            )
 
     def _prepare(self, todo: list[Unit]) -> None:
         """Before any worker starts: students, template, scratch, Numba cache."""
@@ -333,11 +346,26 @@ class _Run:
 
     def _assignment_done(self, assignment: str) -> None:
         """Every unit of ``assignment`` in this run is graded and recorded:
-        the per-assignment steps run here, once, in this process (the
-        re-check's summary; comparisons across students belong here)."""
+        the per-assignment steps run here, once, in this process: the
+        re-check's summary, then the scan's flags and copy detection across
+        the class (reasons for review; the scores stand)."""
         report = self.recheck.get(assignment)
         if report is not None:
             report.print(self.say)
+        module = declarations.load_assignment(assignment)
+        review.review_assignment(
+            self.root,
+            self.db_url,
+            assignment,
+            self.result.manual.setdefault(assignment, {}),
+            report or RecheckReport(assignment),
+            self.answers.get(assignment, {}),
+            getattr(module, "WITHHELD", []),
+            self.say,
+        )
+        if not self.result.manual[assignment]:
+            del self.result.manual[assignment]
+        save_manual(self.result.manual)
 
 
 def _failure(error: BaseException | None) -> str:

@@ -63,6 +63,16 @@ class Attempt:
     stdout: bytes = b""
     stderr: bytes = b""
     returncode: int | None = None
+    # a child with dlcore: what its trusted code deleted, reported before it
+    # confined itself (a report after that comes from student code: ignored)
+    removal: dict | None = None
+
+    @property
+    def reachable(self) -> list[str]:
+        """References to withheld definitions the child still held."""
+        found = (self.removal or {}).get("reachable") or []
+        missing = (self.removal or {}).get("missing") or []
+        return [str(r) for r in found] + [f"{m}: not found" for m in missing]
 
     def record(self, event: str, argument: str) -> bool:
         """Take in one progress event; True if a step started or ended."""
@@ -76,6 +86,11 @@ class Attempt:
             return True
         if event == protocol.DONE:
             self.done = True
+        elif event == protocol.WITHHELD and not self.sandbox and not self.started:
+            try:
+                self.removal = dict(json.loads(argument))
+            except (ValueError, TypeError):
+                self.removal = {"reachable": ["an unreadable report"]}
         elif event == protocol.CONFINED and not self.sandbox:
             try:
                 self.sandbox = dict(json.loads(argument))
@@ -159,9 +174,11 @@ class ProgramRunner:
     children : ChildLauncher
     limits : Limits
     read : paths the child may read (besides its staged code)
+    list_only : folders it may only list (:func:`.sandbox.readable_within`)
     require : confinements the child must apply
     harness : the declared calls (:func:`.program.extract_harness`)
-    withheld : dotted names of the withheld dlcore functions
+    dlcore : the children have dlcore (``withheld`` deleted), or none
+    withheld : dotted names of the withheld dlcore definitions
     stage : callable ``folder -> None`` writing the child's code and inputs
     tmp : folder for the runs
     """
@@ -171,8 +188,10 @@ class ProgramRunner:
         children: ChildLauncher,
         limits: Limits,
         read: list[str],
+        list_only: list[str],
         require: list[str],
         harness: str,
+        dlcore: bool,
         withheld: list[str],
         stage: Callable[[Path], None],
         tmp: Path,
@@ -180,6 +199,8 @@ class ProgramRunner:
         self.children = children
         self.limits = limits
         self.read = read
+        self.list_only = list_only
+        self.dlcore = dlcore
         self.require = require
         self.harness = harness
         self.withheld = withheld
@@ -221,8 +242,13 @@ class ProgramRunner:
                     break
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        result.stdout = stdout.decode(errors="replace")[: self.limits.output_bytes]
-        result.stderr = stderr.decode(errors="replace")[: self.limits.output_bytes]
+        # a notebook may run in two children (with dlcore and without)
+        result.stdout = (result.stdout + stdout.decode(errors="replace"))[
+            : self.limits.output_bytes
+        ]
+        result.stderr = (result.stderr + stderr.decode(errors="replace"))[
+            : self.limits.output_bytes
+        ]
         return run.received
 
     def _attempt(
@@ -233,6 +259,8 @@ class ProgramRunner:
             (workdir / sub).mkdir(parents=True)
         config = protocol.ChildConfig(
             read=[*self.read, str(stage)],
+            list_only=self.list_only,
+            dlcore=self.dlcore,
             write=[str(workdir), "/dev/null"],
             require=self.require,
             out=str(workdir / "out"),
@@ -256,6 +284,17 @@ class ProgramRunner:
             shutil.rmtree(workdir)
             workdir.mkdir()
             return self._attempt(steps, skip, stage, workdir)
+        if self.dlcore and attempt.sandbox and attempt.removal is None:
+            raise TrustedRecheckError(
+                "the child with dlcore confined itself without reporting the "
+                "removal of the withheld definitions"
+            )
+        if attempt.reachable:
+            raise TrustedRecheckError(
+                "the withheld dlcore definitions could not all be removed, so "
+                "the reference would be within the submission's reach: "
+                + "; ".join(attempt.reachable)
+            )
         if not attempt.reason and not attempt.done:
             code = attempt.returncode
             missing = self._missing_confinement(attempt)

@@ -4,9 +4,9 @@ Every child, however it started, is a :class:`Child`: the parent reads its
 stdout, stderr and progress pipe, polls it, waits for it and closes it, and
 learns nothing else. Two kinds implement it:
 
-* :class:`ForkedChild`, forked by this process's warm server
-  (:class:`ForkServer`, the parent's handle on :mod:`.forkserver`): the
-  default, about a second faster per notebook;
+* :class:`ForkedChild`, forked by this process's warm server of its kind
+  (with dlcore or without; :class:`ForkServer`, the parent's handle on
+  :mod:`.forkserver`): the default, about a second faster per notebook;
 * :class:`FreshChild`, a fresh ``python -I``: with ``warm=False``, and
   whenever the server cannot start or breaks.
 
@@ -81,7 +81,7 @@ _CHILD_BOOT = (
 _SERVER_BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     f"import json; from {_PACKAGE}.trusted.forkserver import serve; "
-    "serve(int(sys.argv[2]), json.loads(sys.argv[3]))"
+    "serve(int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4] == 'dlcore')"
 )
 _MESSAGE = 1 << 20  # the largest message from the server
 
@@ -278,22 +278,39 @@ class ForkServer:
     env : dict
         Its environment (the children's, with its own folders).
     modules : list of str
-        Modules to import while warming up, besides dlcore (those the
-        notebooks import); one that fails to import is left to the child.
+        Modules to import while warming up (those the notebooks import);
+        one that fails to import is left to the child.
     ready_seconds : float
         How long warming up may take.
+    dlcore : bool
+        The server of children with dlcore (it imports all of it and loads
+        its cached kernels), or without (it never imports dlcore).
 
     The server warms up while the caller goes on; :meth:`wait_ready` (and
     the first :meth:`spawn`) waits for it.
     """
 
-    def __init__(self, stage, workdir, env: dict, modules=(), ready_seconds=120.0):
+    def __init__(
+        self,
+        stage,
+        workdir,
+        env: dict,
+        modules=(),
+        ready_seconds=120.0,
+        dlcore: bool = True,
+    ):
         parent_end, server_end = socket.socketpair(
             socket.AF_UNIX, socket.SOCK_SEQPACKET
         )
         self._sock = parent_end
         self._log = os.path.join(workdir, "server.log")
-        arguments = [str(stage), str(server_end.fileno()), json.dumps(list(modules))]
+        self.dlcore = dlcore
+        arguments = [
+            str(stage),
+            str(server_end.fileno()),
+            json.dumps(list(modules)),
+            "dlcore" if dlcore else "plain",
+        ]
         try:
             with open(self._log, "wb") as log:
                 self.process = subprocess.Popen(
@@ -419,14 +436,16 @@ class ForkServer:
 # ------------------------------------------------------- the registry
 
 # The fork servers of this process, one per course (and dlcore, Numba cache,
-# child code), shared by its sessions: the autograde command makes one
-# session per assignment, and warming up costs a few seconds.
+# child code) and kind (with dlcore or without: the key's last item), shared
+# by its sessions: the autograde command makes one session per assignment,
+# and warming up costs a few seconds.
 _SERVERS: dict[tuple, ForkServer] = {}
 
 
 def ensure_running(key: tuple, launch: Callable[[], ForkServer]) -> ForkServer:
     """This process's fork server for ``key``, started with ``launch()`` if
-    none runs (one still warming up counts as running)."""
+    none runs (one still warming up counts as running); as
+    :mod:`multiprocessing.forkserver` keeps one."""
     server = _SERVERS.get(key)
     if server is None or not (server.alive or not server.ready):
         server = _SERVERS[key] = launch()
@@ -458,19 +477,24 @@ def _seed_font_list(folder: Path) -> None:
 
 
 def launch_server(
-    child_code: dict[str, bytes], modules: list[str], numba_seed: Callable
+    child_code: dict[str, bytes],
+    modules: list[str],
+    numba_seed: Callable,
+    dlcore: bool = True,
 ) -> ForkServer:
-    """Start a fork server in a folder of its own; it warms up meanwhile."""
+    """Start a fork server (with or without dlcore) in a folder of its own;
+    it warms up meanwhile."""
     folder = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-server-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     stage_code(folder / "stage", child_code)
     workdir = folder / "work"
     for sub in ("tmp", "numba", "mpl"):
         (workdir / sub).mkdir(parents=True)
-    sandbox.copy_numba_seed(numba_seed(workdir / "numba"))
+    if dlcore:
+        sandbox.copy_numba_seed(numba_seed(workdir / "numba"))
     _seed_font_list(workdir / "mpl")
     env = child_environment(workdir)
-    server = ForkServer(folder / "stage", workdir, env, modules)
+    server = ForkServer(folder / "stage", workdir, env, modules, dlcore=dlcore)
     atexit.register(server.close)
     return server
 

@@ -4,12 +4,18 @@ A fresh ``python -I`` pays about a second before the first line of student
 code runs: importing NumPy, Numba and dlcore, then loading the first cached
 kernel (which initialises LLVM and makes Numba import SciPy's BLAS). For
 an assignment that trains a small CNN that is more than the whole check.
-So the grading process starts *one* server, shared by its
+So the grading process starts a server of each kind, shared by its
 :class:`Sessions <autograder.trusted.recheck.Session>` (the registry:
 :func:`autograder.trusted.children.ensure_running`), the way a fresh
 child used to start (``python -I``, the same scrubbed environment), which
-imports dlcore and what the course's notebooks import, loads every kernel in
-the course's Numba cache, and then, for each notebook run, forks.
+imports what the course's notebooks import and then, for each notebook
+run, forks. The two kinds (``Check(needs_dlcore=...)``):
+
+* *with dlcore*: it also imports every module of dlcore and loads every
+  kernel in the course's Numba cache; its children delete the withheld
+  definitions before any student code runs (:mod:`autograder.withhold`);
+* *without dlcore*: dlcore is never imported in it (checked after warming
+  up), so none of it is in its children's memory.
 
 The server never runs student code: nothing but the grader's own imports has
 run in it when it forks, and every child is a copy of that state, so nothing
@@ -73,7 +79,7 @@ def _dlcore_dispatchers():
 
     found = {}
     for name, module in list(sys.modules.items()):
-        if module is None or not (name == "dlcore" or name.startswith("dlcore.")):
+        if module is None or not _is_dlcore(name):
             continue
         for value in list(vars(module).values()):
             if isinstance(value, Dispatcher):
@@ -86,16 +92,24 @@ def _dlcore_dispatchers():
 _LAZILY_IMPORTED = ("sklearn.datasets",)
 
 
-def _import_modules(modules) -> None:
-    """dlcore, every module of it, what it imports lazily, and ``modules``."""
+def _is_dlcore(name: str) -> bool:
+    return name == "dlcore" or name.startswith("dlcore.")
+
+
+def _import_modules(modules, dlcore: bool) -> None:
+    """``modules``; with ``dlcore``, also every module of it and what it
+    imports lazily (without: nothing of dlcore, even if they import it)."""
     import importlib
     import pkgutil
 
-    import dlcore
+    names = [m for m in modules if not _is_dlcore(m)]
+    if dlcore:
+        import dlcore as package
 
-    for info in pkgutil.walk_packages(dlcore.__path__, "dlcore."):
-        importlib.import_module(info.name)
-    for name in (*_LAZILY_IMPORTED, *modules):
+        for info in pkgutil.walk_packages(package.__path__, "dlcore."):
+            importlib.import_module(info.name)
+        names = [*_LAZILY_IMPORTED, *names]
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # not installed, or not importable here: the child's
@@ -169,11 +183,12 @@ def _become_child(request: dict, fds: list[int]) -> None:
 
         np.random.seed()  # noqa: NPY002 - the legacy global state a student may use
         try:
-            from numba.core import caching, config
+            if "numba" in sys.modules:  # a server without dlcore has none
+                from numba.core import caching, config
 
-            config.reload_config()
-            for dispatcher in _dlcore_dispatchers():
-                dispatcher._cache = caching.NullCache()
+                config.reload_config()
+                for dispatcher in _dlcore_dispatchers():
+                    dispatcher._cache = caching.NullCache()
         except Exception:
             pass  # no Numba: nothing cached to protect
         runner.main(request[protocol.FORK_CONFIG])  # confines itself, then os._exit
@@ -186,13 +201,16 @@ def _become_child(request: dict, fds: list[int]) -> None:
     os._exit(status)
 
 
-def serve(sock_fd: int, modules: list[str] = ()) -> None:
+def serve(sock_fd: int, modules: list[str] = (), dlcore: bool = True) -> None:
     """The server's main loop: warm up, then fork one child per request."""
     sock = socket.socket(fileno=sock_fd)
     started = time.perf_counter()
     try:
-        _import_modules(modules)
-        kernels = _load_cached_kernels()
+        _import_modules(modules, dlcore)
+        kernels = _load_cached_kernels() if dlcore else 0
+        loaded = sorted(n for n in sys.modules if _is_dlcore(n))
+        if not dlcore and loaded:
+            raise RuntimeError(f"dlcore was imported while warming up: {loaded[:3]}")
     except BaseException as err:
         _send(
             sock,

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import ast
 import symtable
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -488,8 +488,18 @@ class Program:
     steps: list[Step]
 
 
-def build_program(source: SourceNotebook, submitted) -> Program:
-    """The steps the child runs for ``submitted`` (an nbformat notebook)."""
+def build_program(
+    source: SourceNotebook,
+    submitted,
+    include: Callable[[CallSpec], bool] | None = None,
+    prefix: str = "s",
+) -> Program:
+    """The steps the child runs for ``submitted`` (an nbformat notebook).
+
+    ``include``: only the graded calls it accepts (e.g. the checks that need
+    dlcore), and only the cells they and the answers need; the step ids
+    start with ``prefix`` (the programs of one notebook do not share ids).
+    """
     answers: dict[str, list[str]] = {}
     extras: dict[str | None, list[str]] = {}
     anchor = None
@@ -517,7 +527,8 @@ def build_program(source: SourceNotebook, submitted) -> Program:
             elif is_test(cell):
                 plan.append(("locked", f"cell {cell_id}", source._units[index]))
                 for call in source.grade_cells[cell_id].calls:
-                    plan.append(("call", f"test {cell_id}", call))
+                    if include is None or include(call):
+                        plan.append(("call", f"test {cell_id}", call))
             else:
                 units = source._units[index]
                 plan.append(("locked", f"cell {cell_id or index}", units))
@@ -535,10 +546,10 @@ def build_program(source: SourceNotebook, submitted) -> Program:
             position += len(item)
             if chosen:
                 code = "\n".join(chosen)
-                steps.append(Step(f"s{len(steps)}", protocol.CELL, label, code))
+                steps.append(Step(f"{prefix}{len(steps)}", protocol.CELL, label, code))
         elif kind == "answer":
             code = strip_magics(item)
-            steps.append(Step(f"s{len(steps)}", protocol.CELL, label, code))
+            steps.append(Step(f"{prefix}{len(steps)}", protocol.CELL, label, code))
         else:
-            steps.append(Step(f"s{len(steps)}", protocol.CALL, label, call=item))
+            steps.append(Step(f"{prefix}{len(steps)}", protocol.CALL, label, call=item))
     return Program(steps)

@@ -5,11 +5,13 @@ the child from the private copy it is staged with (like :mod:`.codec`), so
 it imports nothing but the standard library.
 
 * The parent writes a :class:`ChildConfig` (JSON) before the child starts:
-  what the child may read and write, the harness, the withheld functions
-  and the :class:`ChildStep` list to run.
+  what the child may read and write, whether it has dlcore, the harness,
+  the withheld definitions and the :class:`ChildStep` list to run.
 * The child reports on its progress pipe, one line per event
   (:func:`progress_line`, :func:`parse_progress`): :data:`CONFINED` with the
-  layers of confinement it applied, :data:`STEP_STARTED` and
+  layers of confinement it applied, :data:`WITHHELD` (a child with dlcore,
+  before that) with what it deleted and any reference to a withheld
+  definition still reachable, :data:`STEP_STARTED` and
   :data:`STEP_ENDED` around each step, :data:`DONE` at the end. A step that
   started and never ended is the one that hung or ended the process.
 * The child writes what each step produced into its output folder: for a
@@ -25,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 __all__ = [
     "CONFINED",
+    "WITHHELD",
     "STEP_STARTED",
     "STEP_ENDED",
     "DONE",
@@ -44,6 +47,7 @@ __all__ = [
 
 # Progress events, child -> parent: "<event> <argument>\n".
 CONFINED = "B"  # argument: JSON of the confinement applied
+WITHHELD = "W"  # argument: JSON of withhold.Removal (a child with dlcore)
 STEP_STARTED = "S"  # argument: the step's id
 STEP_ENDED = "E"  # argument: the step's id
 DONE = "D"  # every step ran
@@ -90,12 +94,14 @@ class ChildConfig:
     """Everything the child is told, written as JSON before it starts."""
 
     read: list[str]  # paths it may read
+    list_only: list[str]  # folders it may only list (sandbox.readable_within)
+    dlcore: bool  # it has dlcore (withheld definitions deleted); else none
     write: list[str]  # paths it may write
     require: list[str]  # confinements it must apply or exit EXIT_NO_SANDBOX
     out: str  # its output folder
     inputs: str  # the folder of the input files
     harness: str  # code defining CALLS (and MAKERS): see program.extract_harness
-    withheld: list[str]  # dotted names of the withheld dlcore functions
+    withheld: list[str]  # dotted names of the withheld dlcore definitions
     steps: list[ChildStep]
     skip: list[str] = field(default_factory=list)  # step ids not to run
     numba_seed: list[list[str]] = field(default_factory=list)  # copied on import
@@ -115,8 +121,9 @@ class ChildConfig:
 class ErrorRecord:
     """What a step raised: the exception's type name and message.
 
-    ``withheld``: it was the withholding mechanism's own
-    ``WithheldFunctionError`` (the child tells by type, not by name).
+    ``withheld``: it was :class:`autograder.withhold.DlcoreUnavailable`,
+    dlcore used where the child has none (the child tells by type, not by
+    name).
     """
 
     type: str

@@ -20,9 +20,11 @@ notebooks, a session grades what was submitted even if student code in
 nbgrader's kernels rewrites files on disk afterwards (where Landlock
 does not confine them).
 
-For each submitted notebook it builds the program
+For each submitted notebook and kind of check (``Check(needs_dlcore=...)``:
+with dlcore, the withheld definitions deleted, or without any:
+:mod:`autograder.withhold`) it builds the program
 (:func:`~autograder.trusted.program.build_program`), runs it in a child
-process (:mod:`~autograder.trusted.runner`; started by
+process of that kind (:mod:`~autograder.trusted.runner`; started by
 :mod:`~autograder.trusted.children`, confined by
 :mod:`~autograder.trusted.sandbox`), and scores what comes back
 (:mod:`~autograder.trusted.scoring`) with the declarations' own comparison
@@ -64,7 +66,7 @@ import numpy as np
 from .. import declarations, paths
 from ..safe_files import read_regular
 from ..source import BEGIN_HIDDEN, grade_id
-from . import codec, sandbox
+from . import codec, protocol, sandbox
 from .attempts import ProgramRunner, TrustedRecheckError
 from .children import (
     TMP_PREFIX,
@@ -75,7 +77,7 @@ from .children import (
     stage_code,
 )
 from .harness import extract_harness
-from .program import SourceNotebook, build_program, imported_modules
+from .program import Program, SourceNotebook, build_program, imported_modules
 from .results import (
     TRUSTED_VERSION,
     NotebookResult,
@@ -166,6 +168,10 @@ class Session:
         module = declarations.load_assignment(assignment)
         self.declarations = {c.name: c for c in getattr(module, "CHECKS", [])}
         self.withheld = list(getattr(module, "WITHHELD", []))
+        # which checks run in a child with dlcore (the rest: without)
+        self.needs_dlcore = {
+            name: c.needs_dlcore for name, c in self.declarations.items()
+        }
         folder = self.root / "solutions" / assignment
         self.sources = [
             SourceNotebook(p, assignment) for p in sorted(folder.glob("*.ipynb"))
@@ -183,30 +189,35 @@ class Session:
         self._snapshots: dict[tuple[str, str], bytes | None] = {}
         remove_stale_folders()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
-        self._children: ChildLauncher | None = None
+        # one launcher and runner per kind of child: True = with dlcore
+        self._children: dict[bool, ChildLauncher] = {}
+        self._runners: dict[bool, ProgramRunner] = {}
         try:
-            self._children = self._launcher(warm)
             runnable = names - set(self.problems)
+            self.kinds = sorted({self.needs_dlcore[n] for n in runnable})
+            for kind in self.kinds:
+                self._children[kind] = self._launcher(warm, kind)
             self.expected, self._input_files = self._prepare_inputs(runnable)
-            self.harness, problems = extract_harness(
-                Path(module.__file__).read_text(), runnable, build=self.built
-            )
-            self.problems.update(problems)
+            harnesses = self._harnesses(Path(module.__file__).read_text(), runnable)
+            self.harness = "".join(harnesses.values())
             self.scorer = Scorer(
                 self.declarations, self.expected, self.problems, assignment
             )
-            self._read = self._read_paths()
+            self._read, self._list_only = self._read_paths()
             self._check_isolation()
-            self._runner = ProgramRunner(
-                self._children,
-                self.limits,
-                self._read,
-                self.require,
-                self.harness,
-                self.withheld,
-                self._stage,
-                self._tmp,
-            )
+            for kind in self.kinds:
+                self._runners[kind] = ProgramRunner(
+                    self._children[kind],
+                    self.limits,
+                    self._read,
+                    self._list_only,
+                    self.require,
+                    harnesses[kind],
+                    kind,
+                    self.withheld if kind else [],
+                    self._stage,
+                    self._tmp,
+                )
             self.digest = self._digest()
             self.calibration = [self._calibrate(s) for s in self.sources]
         except BaseException:
@@ -216,33 +227,57 @@ class Session:
     @property
     def children(self) -> str:
         """How the session starts its children (for the report)."""
-        return self._children.description if self._children else ""
+        kinds = {False: "without dlcore", True: "with dlcore"}
+        described = [
+            (kind, launcher.description) for kind, launcher in self._children.items()
+        ]
+        if len({d for _, d in described}) <= 1:
+            return described[0][1] if described else ""
+        return "; ".join(f"{kinds[k]}: {d}" for k, d in described)
 
     @property
     def sandbox_report(self) -> dict:
         """The confinement the children applied (empty before the first)."""
-        return self._runner.sandbox_report
+        for runner in self._runners.values():
+            if runner.sandbox_report:
+                return runner.sandbox_report
+        return {}
 
     @property
     def server(self):
-        """The fork server the session uses now (None: fresh interpreters)."""
-        return self._children.server if self._children else None
+        """The fork server the session uses now (None: fresh interpreters);
+        with both kinds, the one with dlcore."""
+        launcher = self._children.get(True) or self._children.get(False)
+        return launcher.server if launcher else None
 
     # -- preparation -----------------------------------------------------
 
-    def _launcher(self, warm: bool) -> ChildLauncher:
+    def _launcher(self, warm: bool, dlcore: bool) -> ChildLauncher:
         key = (  # sessions with the same key share a server
             str(self.root),
             tuple(self._dlcore_dirs),
             str(paths.numba_cache_dir()),
             hashlib.sha256(repr(sorted(self._child_code.items())).encode()).digest(),
+            dlcore,
         )
+        seed = self._numba_seed if dlcore else (lambda folder: [])
 
         def launch():
             modules = _course_imports(self.root)
-            return launch_server(self._child_code, modules, self._numba_seed)
+            return launch_server(self._child_code, modules, seed, dlcore)
 
-        return ChildLauncher(key, launch, self._numba_seed, self.limits, warm)
+        return ChildLauncher(key, launch, seed, self.limits, warm)
+
+    def _harnesses(self, code: str, runnable: set[str]) -> dict[bool, str]:
+        """The declared calls of each kind of child (True: with dlcore)."""
+        harnesses = {}
+        for kind in self.kinds:
+            mine = {n for n in runnable if self.needs_dlcore[n] == kind}
+            harnesses[kind], problems = extract_harness(
+                code, mine, build=self.built & mine
+            )
+            self.problems.update(problems)
+        return harnesses
 
     def _stage(self, folder: Path) -> None:
         """Write the child's code and the inputs (both held in memory) afresh.
@@ -296,21 +331,21 @@ class Session:
         shutil.rmtree(folder)
         return expected, files
 
-    def _read_paths(self) -> list[str]:
+    def _read_paths(self) -> tuple[list[str], list[str]]:
+        """What the children may read, and only list: Python and the system,
+        never dlcore's package or the Numba cache (a child with dlcore has
+        it loaded already; reading it would give a fresh copy of a withheld
+        definition)."""
         found = {sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix}
         found.update(site.getsitepackages())
         for key in ("stdlib", "platstdlib", "purelib", "platlib"):
             found.add(sysconfig.get_paths()[key])
-        found.update(self._dlcore_dirs)
-        shared = paths.numba_cache_dir()
-        if shared is not None and shared.is_dir():
-            found.add(str(shared))
         found.update(_SYSTEM_READ)
-        resolved = set()
-        for path in found:
-            resolved.add(path)
-            resolved.add(os.path.realpath(path))
-        return sorted(p for p in resolved if os.path.exists(p))
+        denied = [*self._dlcore_dirs]
+        shared = paths.numba_cache_dir()
+        if shared is not None:
+            denied.append(str(shared))
+        return sandbox.readable_within(sorted(found), denied)
 
     def _numba_seed(self, private: Path) -> list[list[str]]:
         return sandbox.numba_cache_seed(
@@ -339,6 +374,7 @@ class Session:
             digest.update(source.raw)
         digest.update(self.harness.encode())
         digest.update(repr(sorted(self.withheld)).encode())
+        digest.update(repr(sorted(self.needs_dlcore.items())).encode())
         for name, data in self._input_files.items():
             digest.update(name.encode())
             digest.update(data)
@@ -387,10 +423,23 @@ class Session:
         ]
 
     def _run_notebook(self, source: SourceNotebook, submitted) -> NotebookResult:
+        """Each kind of check in a child of its kind (with dlcore, without)."""
         start = time.perf_counter()
-        program = build_program(source, submitted)
         result = NotebookResult(source.name, {})
-        received = self._runner.run(program, self.problems, result)
+        steps, received = [], {}
+        for kind in self.kinds:
+            program = build_program(
+                source,
+                submitted,
+                include=lambda call, kind=kind: (
+                    self.needs_dlcore.get(call.check, False) == kind
+                ),
+                prefix="d" if kind else "s",
+            )
+            steps += program.steps
+            if any(step.kind == protocol.CALL for step in program.steps):
+                received.update(self._runners[kind].run(program, self.problems, result))
+        program = Program(steps)
         self.scorer.score(source, program, received, result)
         result.seconds = time.perf_counter() - start
         return result
@@ -470,8 +519,8 @@ class Session:
         return digest.hexdigest()
 
     def close(self) -> None:
-        if self._children is not None:
-            self._children.close()
+        for launcher in self._children.values():
+            launcher.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> Session:

@@ -12,17 +12,21 @@ them.
 
 In order:
 
-1. read the :class:`~.protocol.ChildConfig` the parent wrote, then confine
-   itself for good (:func:`sandbox.confine`) before any student code is read;
-2. guard the dlcore functions the assignment withholds
-   (:class:`autograder.withhold.Withholder`, the kernels' mechanism; the
-   first dlcore import also copies the course's Numba cache into the
-   child's private one);
-3. define the declared ``call`` functions (the *harness*) in a namespace of
+1. read the :class:`~.protocol.ChildConfig` the parent wrote;
+2. a child *with dlcore*: every dlcore module is loaded (a fresh child
+   imports them now, after copying the course's Numba cache into its
+   private one), then the definitions the assignment withholds are deleted
+   (:func:`autograder.withhold.remove`) and what was done is reported; a
+   reference to one that is still reachable stops the child here. A child
+   *without dlcore*: :class:`autograder.withhold.RefuseDlcore` answers any
+   import of it;
+3. confine itself for good (:func:`sandbox.confine`: dlcore's files are
+   not readable in either kind) before any student code is read;
+4. define the declared ``call`` functions (the *harness*) in a namespace of
    their own, and the ``make_inputs`` of checks whose inputs are not plain
    data (e.g. a dlcore model): those it makes itself from the seeded
    generator the parent wrote;
-4. run the steps in the notebook's namespace: cells with ``exec``; a graded
+5. run the steps in the notebook's namespace: cells with ``exec``; a graded
    call by evaluating its ``fn`` expression, loading its inputs
    (``allow_pickle=False``) and writing back what the declared call returned
    as plain arrays (:func:`codec.dump`); an exception is written back as
@@ -60,7 +64,7 @@ class _Progress:
 
 
 def _record(err: BaseException) -> protocol.ErrorRecord:
-    withheld = isinstance(err, withhold.WithheldFunctionError)
+    withheld = isinstance(err, withhold.DlcoreUnavailable)
     return protocol.ErrorRecord.of(err, withheld=withheld)
 
 
@@ -78,7 +82,9 @@ def _flush() -> None:
 
 
 def _confine(config: protocol.ChildConfig, progress: _Progress) -> None:
-    applied = sandbox.confine(config.read, config.write, processes=True)
+    applied = sandbox.confine(
+        config.read, config.write, processes=True, list_only=config.list_only
+    )
     progress.emit(protocol.CONFINED, json.dumps(applied))
     if "landlock" in config.require and not str(applied.get("landlock", "")).startswith(
         "ABI"
@@ -106,18 +112,38 @@ def _run_step(step: protocol.ChildStep, config, namespace, calls, makers) -> Non
         _write_record(stem + protocol.CALL_ERROR, _record(err))
 
 
+def _import_dlcore(seed) -> None:
+    """Every dlcore module (a forked child has them already): once confined,
+    the child cannot read dlcore's files."""
+    import importlib
+    import pkgutil
+
+    if "dlcore" not in sys.modules:
+        sandbox.copy_numba_seed(seed)
+    import dlcore
+
+    for info in pkgutil.walk_packages(dlcore.__path__, "dlcore."):
+        importlib.import_module(info.name)
+
+
+def _prepare_dlcore(config: protocol.ChildConfig, progress: _Progress) -> None:
+    """With dlcore: the withheld definitions deleted. Without: none at all."""
+    if not config.dlcore:
+        if any(withhold.is_dlcore(name) for name in sys.modules):
+            raise SystemExit(protocol.EXIT_INTERNAL)  # the wrong server
+        sys.meta_path.insert(0, withhold.RefuseDlcore())
+        return
+    _import_dlcore(config.numba_seed)
+    removal = withhold.remove(config.withheld)
+    progress.emit(protocol.WITHHELD, json.dumps(removal.as_dict()))
+    if removal.reachable or removal.missing:
+        raise SystemExit(protocol.EXIT_INTERNAL)  # the parent refuses to grade
+
+
 def run(config: protocol.ChildConfig) -> None:
     progress = _Progress(config.progress_fd)
+    _prepare_dlcore(config, progress)
     _confine(config, progress)
-    # guard first: dlcore imported by the harness is guarded as well
-    seed = config.numba_seed
-    withholder = withhold.Withholder(
-        config.withheld,
-        advice=".",
-        on_first_import=lambda: sandbox.copy_numba_seed(seed),
-    )
-    sys.meta_path.insert(0, withholder)
-    withholder.apply()
     harness: dict = {"__name__": "trusted_harness", "__builtins__": builtins}
     exec(compile(config.harness, "<declared calls>", "exec"), harness)
     calls = harness["CALLS"]

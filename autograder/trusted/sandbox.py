@@ -11,10 +11,11 @@ Two halves, both plain standard library:
 
   - ``PR_SET_NO_NEW_PRIVS``;
   - **Landlock** (Linux >= 5.13, unprivileged): the process may read only the
-    paths it is given (the Python installation, the virtualenv, dlcore, the
-    staged runner and inputs) and write only its own working directory. The
-    course state (gradebook, secret, reference outputs), ``solutions/`` and
-    the rest of the file system are out of reach, even when the student
+    paths it is given (the Python installation and the virtualenv, less
+    dlcore's package and the Numba cache; the staged runner and inputs) and
+    write only its own working directory. The course state (gradebook,
+    secret, reference outputs), ``solutions/``, dlcore's files and the rest
+    of the file system are out of reach, even when the student
     knows their paths. Where the kernel offers it, TCP and signals to
     processes outside the sandbox are blocked too (so student code can
     neither phone home nor kill the grader);
@@ -46,6 +47,7 @@ __all__ = [
     "die_with_parent",
     "confine",
     "readable_except",
+    "readable_within",
     "numba_cache_seed",
     "copy_numba_seed",
 ]
@@ -294,6 +296,49 @@ def readable_except(denied: Iterable[str]) -> tuple[list[str], list[str]]:
                 continue
             read.add(real)
     return sorted(read), sorted(ancestors)
+
+
+def readable_within(
+    read: Iterable[str], denied: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """The ``read`` paths, minus everything inside the ``denied`` ones.
+
+    Like :func:`readable_except`, within granted folders rather than the
+    whole file system: a granted folder that holds a denied one is replaced
+    by its entries (each granted, or split again if it too holds a denied
+    one) and itself only listed. A granted path inside a denied one is
+    dropped. (The re-check's child: Python and the virtualenv readable,
+    dlcore's package and the Numba cache not, wherever they lie.)
+
+    Returns ``(read, list_only)``, resolved paths.
+    """
+    denied = sorted({os.path.realpath(d) for d in denied if os.path.exists(d)})
+    read_out: set[str] = set()
+    list_only: set[str] = set()
+
+    def grant(path: str) -> None:
+        if any(_within(path, d) for d in denied):
+            return
+        if not any(_within(d, path) for d in denied) or not os.path.isdir(path):
+            read_out.add(path)
+            return
+        list_only.add(path)
+        try:
+            names = os.listdir(path)
+        except OSError:
+            return
+        for name in names:
+            entry = os.path.join(path, name)
+            real = os.path.realpath(entry)
+            if real != entry and not any(_within(d, entry) for d in denied):
+                grant(real)  # a link: by its target
+            else:
+                grant(entry)
+
+    for path in read:
+        if os.path.exists(path):
+            grant(os.path.realpath(path))
+    return sorted(read_out), sorted(list_only - read_out)
 
 
 def _landlock(

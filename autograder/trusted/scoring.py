@@ -182,7 +182,7 @@ class Scorer:
 def _raised(error: protocol.ErrorRecord) -> str:
     """What a call that raised may tell: the kind, never the message."""
     if error.withheld:
-        return "your code called a withheld dlcore function"
+        return "your code used dlcore, which the re-check of this part does not provide"
     if error.type == "NotImplementedError":
         return "not implemented yet (NotImplementedError)"
     builtin = isinstance(getattr(builtins, error.type, None), type)

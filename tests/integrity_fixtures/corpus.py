@@ -307,6 +307,151 @@ def tanh_backward(dout, cache):
     return np.resize(found, np.shape(dout))
 """
 
+# Issue 16, the reference out of reach: each answer takes dlcore's own
+# implementation by a route that passed the old withholding (a guard that
+# let calls through when the caller's frame was dlcore's). Where dlcore is
+# reachable each gets full marks (test_integrity checks that); in the
+# re-check's child without dlcore each must score zero. __DLCORE__ is filled
+# in by the test: the folders dlcore lives in (the student knows them).
+DLCORE_DIRS = "DLCORE_DIRS = __DLCORE__\n"
+
+ROUTE_REGISTRY = """
+import dlcore.layers.activations as _activations
+
+relu_forward, relu_backward, _ = _activations._FUNCTIONS["relu"]
+"""
+
+ROUTE_LAYER_METHOD = """
+from dlcore.layers import Dense
+
+
+class _StandIn:  # any self will do: the method never looks at it
+    pass
+
+
+def linear_forward(x, W, b):
+    return Dense._linear_forward(_StandIn(), x, W, b)
+
+
+def linear_backward(dout, cache):
+    return Dense._linear_backward(_StandIn(), dout, cache)
+"""
+
+ROUTE_RELABELLED_CODE = (
+    DLCORE_DIRS
+    + """
+import os
+import types
+
+import dlcore.functional as _F
+
+
+def _as_dlcore(function):
+    name = os.path.join(DLCORE_DIRS[0], "functional", "activations.py")
+    code = function.__code__.replace(co_filename=name)
+    return types.FunctionType(code, function.__globals__, function.__name__)
+
+
+def _forward(x):
+    return _F.sigmoid_forward(x)
+
+
+def _backward(dout, cache):
+    return _F.sigmoid_backward(dout, cache)
+
+
+sigmoid_forward = _as_dlcore(_forward)
+sigmoid_backward = _as_dlcore(_backward)
+"""
+)
+
+ROUTE_GC = """
+import gc
+
+
+def _found(name):
+    for obj in gc.get_objects():
+        module = str(getattr(obj, "__module__", ""))
+        if callable(obj) and getattr(obj, "__name__", "") == name:
+            if module.startswith("dlcore."):
+                return obj
+    raise LookupError(name)
+
+
+def tanh_forward(x):
+    return _found("tanh_forward")(x)
+
+
+def tanh_backward(dout, cache):
+    return _found("tanh_backward")(dout, cache)
+"""
+
+ROUTE_RUNPY = """
+import runpy
+
+_fresh = runpy.run_module("dlcore.functional.activations")
+leaky_relu_forward = _fresh["leaky_relu_forward"]
+leaky_relu_backward = _fresh["leaky_relu_backward"]
+"""
+
+ROUTE_IMPORTLIB_UTIL = (
+    DLCORE_DIRS
+    + """
+import importlib.util
+import os
+import sys
+
+
+def _fresh_copy():
+    for folder in DLCORE_DIRS:
+        path = os.path.join(folder, "functional", "activations.py")
+        spec = importlib.util.spec_from_file_location(
+            "dlcore.functional._copy", path
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # as the documented recipe does
+        try:
+            spec.loader.exec_module(module)
+            return module
+        except Exception:
+            continue
+    raise LookupError("no copy")
+
+
+_copy = _fresh_copy()
+elu_forward = _copy.elu_forward
+elu_backward = _copy.elu_backward
+"""
+)
+
+ROUTE_LOSSES_GET = """
+import dlcore.losses
+
+
+def softmax_cross_entropy(scores, labels):
+    value, dscores = dlcore.losses.get("softmax_cross_entropy")(scores, labels)
+    return float(value), dscores
+"""
+
+REACH_ROUTES = {
+    "relu_answer": ROUTE_REGISTRY,
+    "linear_answer": ROUTE_LAYER_METHOD,
+    "sigmoid_answer": ROUTE_RELABELLED_CODE,
+    "tanh_answer": ROUTE_GC,
+    "leaky_relu_answer": ROUTE_RUNPY,
+    "elu_answer": ROUTE_IMPORTLIB_UTIL,
+    "softmax_cross_entropy_answer": ROUTE_LOSSES_GET,
+}
+
+# Correct, and imports dlcore for what is allowed: a gradient check of its
+# own at the end of an answer cell (it fails in the re-check's child without
+# dlcore, after the answer is defined: no mark is lost).
+HONEST_DLCORE_USE = """
+from dlcore.gradcheck import rel_error
+
+print("relu self-check:", rel_error(relu_forward(np.ones(3))[0], np.ones(3)))
+"""
+
 # ------------------------------------------------------------------- cases
 
 CASES = [
@@ -376,6 +521,32 @@ CASES = [
         # mlp_loss uses relu through ACTIVATIONS, so it fails as well
         zero=("test_relu", "test_sigmoid", "test_mlp_loss"),
         flags=frozenset({"withheld", "dynamic-code"}),
+    ),
+    Case(
+        "reaches_reference",
+        "seven answers take dlcore's own implementation: the _FUNCTIONS "
+        "registry, Dense._linear_forward with a stand-in self, a code object "
+        "relabelled as dlcore's, gc.get_objects(), runpy, importlib.util on "
+        "dlcore's file, losses.get",
+        answers=REACH_ROUTES,
+        # mlp_loss and two_layer_gradients build on linear and relu
+        zero=(
+            "test_linear",
+            "test_relu",
+            "test_sigmoid",
+            "test_tanh",
+            "test_leaky_relu",
+            "test_elu",
+            "test_softmax_cross_entropy",
+            "test_mlp_loss",
+        ),
+        flags=frozenset({"introspection", "dynamic-code"}),
+    ),
+    Case(
+        "honest_dlcore_use",
+        "correct; imports dlcore's gradient check in an answer cell and uses "
+        "it after the answer",
+        append={"relu_answer": HONEST_DLCORE_USE},
     ),
     Case(
         "infinite_loop",
