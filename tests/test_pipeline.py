@@ -183,9 +183,11 @@ def test_autograde_exit_status_lists_the_dead_kernel(graded):
     assert trusted, out
     for proc in graded["references"]:
         assert proc.returncode == 0, proc.stdout + proc.stderr
+    # 03's internals student imports a withheld class: the scan flags it
+    # for review (exit status 3); the other assignments need no one
     for assignment, (code, out) in graded["autograde"].items():
         if assignment != FIRST:
-            assert code == 0, out
+            assert code == (3 if assignment == "03_optimizers" else 0), out
 
 
 @pytest.mark.slow
