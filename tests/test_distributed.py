@@ -7,17 +7,15 @@ each notebook runs in seconds) is graded
 * serially (``--workers 1``) into the default SQLite gradebook: the
   reference;
 * with two local workers into a real PostgreSQL server
-  (``tests/postgres_server.py``): its export equals the serial one, row for
-  row, and so do every grade, comment and the manual-grading list; run
-  again, it grades nothing;
-* with two workers into another PostgreSQL database, the coordinator
-  killed (SIGKILL, with its workers) once a unit is recorded, then run
-  again, with a late submission (``doomed``) whose worker is killed every
-  time it grades it: nothing graded before is graded again, every
-  submission is in the gradebook once, ``doomed`` goes to the manual list
-  (failed twice) and the others' rows equal the serial run's; then a
-  changed submission is graded again, and ``doomed``, and one removed from
-  the gradebook (whatever the ledger says), nothing else.
+  (``tests/postgres_server.py``), the coordinator killed (SIGKILL, with its
+  workers) once a unit is recorded, then run again, with a late submission
+  (``doomed``) whose worker is killed every time it grades it: nothing
+  graded before is graded again, every submission is in the gradebook
+  once, ``doomed`` goes to the manual list (failed twice), and the others'
+  export equals the serial one, row for row, and so do every grade,
+  comment and the manual-grading list; then a changed submission is graded
+  again, and ``doomed``, and one removed from the gradebook (whatever the
+  ledger says), nothing else; run once more, it grades nothing.
 
 The integrity corpus goes through two workers in the shared course run
 (``tests/course_run.py``).
@@ -167,31 +165,6 @@ def serial(course):
     }
 
 
-def test_two_workers_into_postgresql_grade_as_the_serial_run(
-    course, serial, postgres_db
-):
-    state = course["base"] / "parallel"
-    args = ["autograde", str(course["submissions"]), "--workers=2", "--db", postgres_db]
-    proc = _cli(
-        *args, f"--timeout={CELL_SECONDS}", state=state, course=course["course"]
-    )
-    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
-    assert "4 to grade, 0 unchanged" in proc.stdout, proc.stdout
-    assert "with 2 worker(s)" in proc.stdout, proc.stdout
-    rows = _export(course, state, postgres_db)
-    assert rows == serial["rows"]
-    assert float(rows["full"]["score"]) > float(rows["wrong"]["score"])
-    assert float(rows["partial"]["score"]) > float(rows["blank"]["score"]) == 0
-    assert _grades(postgres_db, rows) == serial["grades"]
-    assert _manual(state) == serial["manual"]
-    # the re-check's records, read by `python -m autograder report`
-    recorded = json.loads((state / "trusted" / f"{FIRST}.json").read_text())
-    assert sorted(recorded["students"]) == sorted(rows)
-    again = _cli(*args, state=state, course=course["course"])
-    assert "0 to grade, 4 unchanged" in again.stdout, again.stdout + again.stderr
-    assert _export(course, state, postgres_db) == rows
-
-
 def _ledger(state: Path) -> dict[str, str]:
     found = {}
     for path in (state / "grading").glob("ledger-*.json"):
@@ -249,7 +222,7 @@ class _WorkerKiller(threading.Thread):
                         break
 
 
-def test_killed_coordinator_and_workers_lose_nothing(course, serial, postgres_db):
+def test_two_workers_into_postgresql_survive_kills_and_grade_as_serial(course, serial, postgres_db):
     state = course["base"] / "killed"
     submissions = course["base"] / "submitted-killed"
     subprocess.run(
@@ -286,14 +259,25 @@ def test_killed_coordinator_and_workers_lose_nothing(course, serial, postgres_db
     out = second.stdout + second.stderr
     assert second.returncode == 3, out
     assert f"{5 - len(before)} to grade, {len(before)} unchanged" in second.stdout, out
+    assert "with 2 worker(s)" in second.stdout, out
     assert len(killer.killed) == 2, (killer.killed, out)
-    assert "grading failed twice" in _manual(state)[DOOMED], out
+    manual = _manual(state)
+    assert "grading failed twice" in manual.pop(DOOMED), out
     assert set(_ledger(state)) == {"full", "wrong", "partial", "blank"}
     with Gradebook(postgres_db) as gb:
         submitted = [s.student.id for s in gb.find_assignment(FIRST).submissions]
     assert sorted(submitted) == sorted({*submitted}) and "full" in submitted
+    # graded in two runs by two workers into PostgreSQL, as the serial run
+    # graded them: export row for row, every grade and comment, manual list
     rows = _export(course, state, postgres_db)
     assert {s: rows[s] for s in serial["rows"]} == serial["rows"]
+    assert float(rows["full"]["score"]) > float(rows["wrong"]["score"])
+    assert float(rows["partial"]["score"]) > float(rows["blank"]["score"]) == 0
+    assert _grades(postgres_db, serial["grades"]) == serial["grades"]
+    assert manual == serial["manual"]
+    # the re-check's records, read by `python -m autograder report`
+    recorded = json.loads((state / "trusted" / f"{FIRST}.json").read_text())
+    assert set(serial["rows"]) <= set(recorded["students"])
     # 3. a changed submission is graded again, the failed one, and one gone
     # from the gradebook (whatever the ledger says); no other
     changed = nbformat.read(submissions / "partial" / FIRST / f"{FIRST}.ipynb", 4)
@@ -309,3 +293,8 @@ def test_killed_coordinator_and_workers_lose_nothing(course, serial, postgres_db
     assert _export(course, state, postgres_db)["blank"] == serial["rows"]["blank"]
     assert DOOMED not in _manual(state), out
     assert set(_ledger(state)) == {"full", "wrong", "partial", "blank", DOOMED}
+    # 4. nothing new: nothing graded, the export unchanged
+    exported = _export(course, state, postgres_db)
+    fourth = _cli(*args, state=state, course=course["course"])
+    assert "0 to grade, 5 unchanged" in fourth.stdout, fourth.stdout + fourth.stderr
+    assert _export(course, state, postgres_db) == exported
