@@ -160,7 +160,12 @@ def _separate_cluster(folder: Path) -> Iterator[str]:
     dask = [str(Path(sys.executable).with_name("dask"))]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     # as autograder/README.md asks of a cluster: a unit tried at most twice
-    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
+    # and this checkout's autograder (the one under test) on the worker
+    env = dict(
+        os.environ,
+        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.getenv("PYTHONPATH")])),
+    )
     started = [
         subprocess.Popen(
             [
