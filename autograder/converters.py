@@ -13,7 +13,9 @@ is copied into the student's feedback.
 The classes here are nbgrader's own, with those file operations done by
 :mod:`autograder.safe_files`: only regular files are read, copied or
 ``chmod``\\ ed (links and special files are left where they are and logged),
-and every write creates a new file renamed over the old name. The course's
+and every write creates a new file renamed over the old name.
+``SafeAutograde`` also skips the declared demo cells before executing
+(:mod:`autograder.demo_cells`). The course's
 commands (:mod:`autograder.pipeline`) use these classes in place of
 nbgrader's.
 """
@@ -27,8 +29,10 @@ from pathlib import Path
 
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.converters.base import BaseConverter
+from nbgrader.preprocessors import Execute
 from nbgrader.utils import find_all_files
 
+from .demo_cells import SkipDeclaredDemos
 from .safe_files import (
     NotRegularFile,
     chmod_regular,
@@ -107,7 +111,21 @@ class _RegularFilesOnly(BaseConverter):
 
 
 class SafeAutograde(Autograde, _RegularFilesOnly):
-    """nbgrader's ``Autograde``; the write-back follows no planted link."""
+    """nbgrader's ``Autograde``; the write-back follows no planted link, and
+    the source notebook's declared demos are skipped
+    (:class:`~autograder.demo_cells.SkipDeclaredDemos`)."""
+
+    def _init_preprocessors(self) -> None:
+        """nbgrader's steps; in the grading pass, the demo skip right before
+        ``Execute`` (after sanitizing, which restored the locked cells)."""
+        super()._init_preprocessors()
+        if self._sanitizing:
+            return
+        steps = self.exporter._preprocessors  # the list nbgrader itself resets
+        first = next(i for i, step in enumerate(steps) if isinstance(step, Execute))
+        source = Path(self.coursedir.root) / self.coursedir.source_directory
+        skip = SkipDeclaredDemos(parent=self.exporter, source_directory=str(source))
+        steps.insert(first, skip)
 
 
 class SafeGenerateFeedback(GenerateFeedback, _RegularFilesOnly):

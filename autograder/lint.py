@@ -3,7 +3,8 @@
 Run by ``python -m autograder release`` (and so by CI through
 ``release --check``) before nbgrader generates anything, so that an author
 learns at once about a test cell whose points disagree with its checks, a
-check no cell runs, or a notebook committed with outputs.
+check no cell runs, a notebook committed with outputs, or a declared demo
+(``autograde-skip``) that a later cell depends on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import nbformat
 
 from .declarations import load_assignment
+from .demo_cells import demo_problems
 from .source import check_calls, grade_id, hidden_lines, is_test, nbgrader_meta
 from .source import points as points_of
 from .trusted.harness import extract_harness
@@ -99,6 +101,7 @@ def lint_assignment(root: Path, assignment: str) -> list[str]:
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         problems += _duplicate_ids(path.name, nb)
+        problems += demo_problems(nb, f"solutions/{assignment}/{path.name}")
         for index, cell in enumerate(nb.cells):
             label = f"{path.name} cell {index}"
             if cell.cell_type != "code":

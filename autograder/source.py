@@ -9,6 +9,9 @@
   (:data:`BEGIN_SOLUTION`, :data:`END_SOLUTION`) and hidden-test regions
   (:data:`BEGIN_HIDDEN`, :data:`END_HIDDEN`); :func:`split_hidden`,
   :func:`released_text`.
+* Cell tags (:func:`has_tag`): the solution-only claim checks
+  (:data:`CLAIM_CHECKS_TAG`) and the demos skipped under autograde
+  (:data:`AUTOGRADE_SKIP_TAG`).
 * IPython syntax (:func:`strip_magics`).
 * The ``check(assignment, name, fn[, hidden=True])`` calls of test cells
   (:func:`read_check_call`, :func:`check_calls`): the one parser that the
@@ -40,6 +43,8 @@ __all__ = [
     "released_text",
     "CLAIM_CHECKS_TAG",
     "is_claim_check",
+    "AUTOGRADE_SKIP_TAG",
+    "has_tag",
     "CheckCall",
     "read_check_call",
     "check_calls",
@@ -55,6 +60,11 @@ RELEASE_LEAKS = (BEGIN_HIDDEN, END_HIDDEN, f"{HIDDEN_KEYWORD}=True")
 # notebook's own output: run when the solution is executed, dropped from the
 # release (autograder.nbgrader_ext.ClearClaimChecks), never graded.
 CLAIM_CHECKS_TAG = "claim-checks"
+# The tag of a solution cell declared a demo that no graded cell depends on:
+# under autograde a submission's identical copy of it is skipped
+# (autograder.demo_cells). Read from the source notebook only, never from a
+# submission.
+AUTOGRADE_SKIP_TAG = "autograde-skip"
 
 # ------------------------------------------------------------ cell roles
 
@@ -72,11 +82,16 @@ def grade_id(cell) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def is_claim_check(cell) -> bool:
-    """A claim-check cell (:data:`CLAIM_CHECKS_TAG`): no part of any grade."""
+def has_tag(cell, tag: str) -> bool:
+    """Whether the cell's ``metadata.tags`` (a list, else no tags) holds ``tag``."""
     metadata = cell.get("metadata") if isinstance(cell, dict) else None
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
-    return isinstance(tags, list) and CLAIM_CHECKS_TAG in tags
+    return isinstance(tags, list) and tag in tags
+
+
+def is_claim_check(cell) -> bool:
+    """A claim-check cell (:data:`CLAIM_CHECKS_TAG`): no part of any grade."""
+    return has_tag(cell, CLAIM_CHECKS_TAG)
 
 
 def is_answer(cell) -> bool:
