@@ -17,7 +17,19 @@ def torch():
 
 
 # The one autograde run of the course that the pipeline and notebook tests share.
+# Every solution notebook in full, started in the background
+# (tests/full_runs.py) as soon as a test that reads them is collected.
+import full_runs  # noqa: E402
 from course_run import graded  # noqa: E402, F401
 
 # A real PostgreSQL server (tests/postgres_server.py) for the distributed tests.
 from postgres_server import postgres_db, postgres_server  # noqa: E402, F401
+
+
+def pytest_collection_finish(session):
+    if any(full_runs.WANTED_BY in item.nodeid for item in session.items):
+        full_runs.start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    full_runs.cleanup()

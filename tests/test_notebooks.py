@@ -18,24 +18,24 @@ of every assignment as two fake students, with nbgrader's executor
 (nbclient), and these tests read the executed notebooks it leaves. Running
 them once instead of twice halves the suite's time. Autograde skips the
 declared demo cells (``autograder/demo_cells.py``) and the release has no
-claim checks, so each solution notebook also runs here once in full, as
-its author runs it: every demo, and every claim check, which asserts that
-the prose is true of the notebook's own output.
+claim checks, so each solution notebook also runs once in full, as its
+author runs it: every demo, and every claim check, which asserts that the
+prose is true of the notebook's own output (``full_runs.py``, started in
+the background when the session starts).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 
 import nbformat
 import pytest
 from course_run import ASSIGNMENTS, ROOT
-from harness import CELL_SECONDS, announce
+from full_runs import FullRun
+from full_runs import results as full_runs_results
+from harness import announce
 
 pytestmark = pytest.mark.slow
 
@@ -118,52 +118,20 @@ def test_solution_runs_and_passes_the_validator(assignment, graded, tmp_path):
     assert results == {}, results
 
 
-# One notebook, executed in a process of its own: source, target, folder.
-_EXECUTE_IN_FULL = """
-import sys
-import nbformat
-from nbclient import NotebookClient
-
-source, target, folder, timeout = sys.argv[1:5]
-nb = nbformat.read(source, as_version=4)
-NotebookClient(
-    nb, timeout=int(timeout), allow_errors=True, kernel_name="python3",
-    resources={"metadata": {"path": folder}},
-).execute()
-nbformat.write(nb, target)
-"""
-# Only a real hang comes near it (the longest notebook takes about 20 s).
-FULL_RUN_SECONDS = 900
-
-
 @pytest.fixture(scope="module")
-def full_runs(request, tmp_path_factory) -> dict[str, Path]:
-    """Every solution notebook executed in full, two at a time."""
-    base = tmp_path_factory.mktemp("full-runs")
+def full_runs(request) -> dict[str, FullRun]:
+    """Every solution notebook executed in full (tests/full_runs.py)."""
     announce(request.config, "solution notebooks in full: demos and claim checks")
-
-    def execute(assignment: str) -> tuple[str, Path]:
-        folder = ROOT / "solutions" / assignment
-        target = base / f"{assignment}.ipynb"
-        env = dict(os.environ, AUTOGRADER_STATE_DIR=str(base / "state" / assignment))
-        proc = subprocess.run(
-            [sys.executable, "-c", _EXECUTE_IN_FULL,
-             str(folder / f"{assignment}.ipynb"), str(target), str(folder),
-             str(CELL_SECONDS)],
-            env=env, capture_output=True, text=True, timeout=FULL_RUN_SECONDS,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        return assignment, target
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(execute, ASSIGNMENTS))
+    return full_runs_results()
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_runs_in_full(assignment, full_runs):
     """Demos and claim checks included: no cell raises (a claim check that
     fails is prose no longer true of the notebook's output)."""
-    nb = nbformat.read(full_runs[assignment], as_version=4)
+    run = full_runs[assignment]
+    assert run.returncode == 0, run.output
+    nb = nbformat.read(run.notebook, as_version=4)
     print(f"{assignment}: solution notebook in full in {_seconds(nb):.1f} s")
     assert not _errors(nb)
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
