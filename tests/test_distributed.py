@@ -235,6 +235,19 @@ def serial(course):
         "rows": _export(course, state),
         "grades": _grades(db, ["full", "wrong", "partial", "blank"]),
         "manual": _manual(state),
+        "feedback": _feedback(course, state),
+    }
+
+
+def _feedback(course, state: Path, db: str | None = None) -> dict[str, str]:
+    """The HTML feedback page of each graded student of 01 (with ``db``, the
+    killed run: ``doomed``, whose worker died twice, may have none)."""
+    more = ["--db", db] if db else []
+    proc = _cli("feedback", *more, state=state, course=course["course"])
+    assert db or proc.returncode == 0, proc.stdout + proc.stderr
+    return {
+        page.parts[-3]: page.read_text()
+        for page in (state / "feedback").glob(f"*/{FIRST}/{FIRST}.html")
     }
 
 
@@ -353,6 +366,9 @@ def test_two_workers_into_postgresql_survive_kills_and_grade_as_serial(
     # the re-check's records, read by `python -m autograder report`
     recorded = json.loads((state / "trusted" / f"{FIRST}.json").read_text())
     assert set(serial["rows"]) <= set(recorded["students"])
+    # and the feedback each student receives, page for page
+    pages = _feedback(course, state, postgres_db)
+    assert {s: pages[s] for s in serial["feedback"]} == serial["feedback"]
     # 3. a changed submission is graded again, the failed one, and one gone
     # from the gradebook (whatever the ledger says); no other
     changed = nbformat.read(submissions / "partial" / FIRST / f"{FIRST}.ipynb", 4)
