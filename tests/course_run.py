@@ -5,8 +5,7 @@ the ``graded`` session fixture (registered in ``conftest.py``) autogrades the
 solution notebook and the untouched release of every assignment, plus the
 adversarial students of 01_backprop, and both ``test_pipeline.py`` (grades,
 feedback, export) and ``test_notebooks.py`` (what the executed notebooks
-contain, how long they took) read its results. It starts in the
-background as soon as pytest has collected a test that reads it.
+contain, how long they took) read its results.
 
 Among the students of 04_batchnorm, ``ann`` and ``bob`` make known
 mistakes (the class report counts them: ``test_report.py``): both divide the
@@ -38,9 +37,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -671,9 +669,16 @@ def _grade_group(
     return out
 
 
-def _course_run(base: Path) -> dict:
-    """Release, autograde (two groups side by side), feedback and export of
-    every assignment, on a course copy in ``base``."""
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory, pytestconfig):
+    """Autograde (two groups side by side), feedback and export, on a course copy."""
+    announce(
+        pytestconfig,
+        f"shared course run: release, autograde, feedback and export of "
+        f"{len(ASSIGNMENTS)} assignment(s) with fake students (minutes; the "
+        "notebook, pipeline and integrity tests read it)",
+    )
+    base = tmp_path_factory.mktemp("pipeline")
     course = base / "course"
     shutil.copytree(ROOT / "solutions", course / "solutions")
     # The untouched release is made here by the release command (that the
@@ -693,13 +698,10 @@ def _course_run(base: Path) -> dict:
                 zip(states, groups, strict=True),
             )
         )
-    return {
+    results = {
         "students": students,
         "course": course,
         "seconds": time.perf_counter() - start,
-        "groups": [
-            (group, out["seconds"]) for group, out in zip(groups, outs, strict=True)
-        ],
         "states": {
             a: state for state, g in zip(states, groups, strict=True) for a in g
         },
@@ -710,53 +712,14 @@ def _course_run(base: Path) -> dict:
         "feedback": [out["feedback"] for out in outs],
         "export": [out["export"] for out in outs],
     }
-
-
-# The run starts in a thread of its own as soon as pytest has collected a
-# test that reads it (conftest.pytest_collection_finish): it then fills the
-# core that the single-process unit tests leave idle, instead of starting
-# when its first reader comes.
-_started: Future | None = None
-_folder: tempfile.TemporaryDirectory | None = None
-# Only a real hang comes near it (quiet: about 2.5 minutes).
-COURSE_RUN_SECONDS = 3600
-
-
-def start_in_background(config: pytest.Config) -> None:
-    """Start the shared course run (once)."""
-    global _started, _folder
-    if _started is not None:
-        return
-    announce(
-        config,
-        f"shared course run started in the background: release, autograde, "
-        f"feedback and export of {len(ASSIGNMENTS)} assignment(s) with fake "
-        "students (minutes; the notebook, pipeline and integrity tests read it)",
-    )
-    _folder = tempfile.TemporaryDirectory(prefix="course-run-")
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-run")
-    _started = pool.submit(_course_run, Path(_folder.name))
-    pool.shutdown(wait=False)
-
-
-def finish() -> None:
-    """Wait for the run to end, then remove its folder."""
-    if _started is not None:
-        _started.exception()  # waits; a failure was the tests' to report
-    if _folder is not None:
-        _folder.cleanup()
-
-
-@pytest.fixture(scope="session")
-def graded(pytestconfig):
-    """The shared course run's results (waiting for it if need be)."""
-    start_in_background(pytestconfig)
-    results = _started.result(timeout=COURSE_RUN_SECONDS)
     announce(
         pytestconfig,
         f"shared course run: {len(ASSIGNMENTS)} assignment(s) in "
         f"{results['seconds']:.1f} s ("
-        + ", ".join(f"{'+'.join(g)} {sec:.0f} s" for g, sec in results["groups"])
+        + ", ".join(
+            f"{'+'.join(g)} {out['seconds']:.0f} s"
+            for g, out in zip(groups, outs, strict=True)
+        )
         + ")",
     )
     return results
