@@ -34,7 +34,7 @@ submissions a person must look at (a dead kernel, a deleted test cell).
 
 from __future__ import annotations
 
-from nbgrader.api import Course, Gradebook, MissingEntry
+from nbgrader.api import BaseCell, Course, Gradebook, MissingEntry
 
 from .trusted.results import Change, SubmissionResult
 
@@ -282,6 +282,7 @@ def copy_submission(source_url: str, target_url: str, assignment: str, student: 
             given = src.find_submission(assignment, student)
         except MissingEntry:
             return False
+        cells = _load_cells(src)  # noqa: F841 (kept while the names load)
         timestamp, extension = given.timestamp, given.extension
         notebooks = {
             nb.name: (
@@ -297,20 +298,37 @@ def copy_submission(source_url: str, target_url: str, assignment: str, student: 
         submission = gb.update_or_create_submission(
             assignment, student, timestamp=timestamp, extension=extension
         )
-        for notebook in submission.notebooks:
-            if notebook.name not in notebooks:
-                continue
-            flagged, penalty, grades, comments = notebooks[notebook.name]
-            notebook.flagged, notebook.late_submission_penalty = flagged, penalty
-            for grade in notebook.grades:
-                if grade.name in grades:
-                    values = zip(_GRADE_FIELDS, grades[grade.name], strict=True)
-                    for name, value in values:
-                        setattr(grade, name, value)
-            for comment in notebook.comments:
-                if comment.name in comments:
-                    values = zip(_COMMENT_FIELDS, comments[comment.name], strict=True)
-                    for name, value in values:
-                        setattr(comment, name, value)
+        cells = _load_cells(gb)  # noqa: F841 (kept while the names load)
+        # one flush at the commit, not one per attribute read between writes
+        with gb.db.no_autoflush:
+            _copy_notebooks(submission, notebooks)
         gb.db.commit()
     return True
+
+
+def _load_cells(gb: Gradebook) -> list:
+    """Every cell of the gradebook loaded into its session in one query: a
+    grade's or comment's ``name`` is its cell's, which would otherwise cost
+    a query per grade. Keep the list while reading names: the session holds
+    what it loaded only as long as something else does."""
+    return gb.db.query(BaseCell).all()
+
+
+def _copy_notebooks(submission, notebooks: dict) -> None:
+    """Set ``submission``'s notebooks, grades and comments to ``notebooks``
+    (as :func:`copy_submission` read them)."""
+    for notebook in submission.notebooks:
+        if notebook.name not in notebooks:
+            continue
+        flagged, penalty, grades, comments = notebooks[notebook.name]
+        notebook.flagged, notebook.late_submission_penalty = flagged, penalty
+        for grade in notebook.grades:
+            if grade.name in grades:
+                values = zip(_GRADE_FIELDS, grades[grade.name], strict=True)
+                for name, value in values:
+                    setattr(grade, name, value)
+        for comment in notebook.comments:
+            if comment.name in comments:
+                values = zip(_COMMENT_FIELDS, comments[comment.name], strict=True)
+                for name, value in values:
+                    setattr(comment, name, value)

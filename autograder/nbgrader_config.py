@@ -17,12 +17,16 @@ import os
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.converters import GenerateAssignment
-from nbgrader.preprocessors import ClearSolutions, GetGrades
+from nbgrader.converters import Autograde, GenerateAssignment
+from nbgrader.preprocessors import CheckCellMetadata, ClearSolutions, GetGrades
 from traitlets.config import Config
 
 from . import paths
-from .nbgrader_ext import ClearClaimChecks, ClearHiddenTestsFromFeedback
+from .nbgrader_ext import (
+    CheckCellMetadataSchemaOnce,
+    ClearClaimChecks,
+    ClearHiddenTestsFromFeedback,
+)
 
 __all__ = ["course_config", "kernel_environment", "CELL_TIMEOUT"]
 
@@ -118,6 +122,9 @@ def course_config(
     # The solution's claim checks never reach the release (nor, through the
     # gradebook's copy of each cell, the autograded notebook).
     c.GenerateAssignment.preprocessors = _release_preprocessors()
+    # nbgrader's metadata check, its JSON schema compiled once, not per cell.
+    for steps in ("sanitize_preprocessors", "autograde_preprocessors"):
+        c.Autograde[steps] = _schema_once(_defaults(Autograde, steps))
     # Keep hidden tests (and tracebacks quoting them) out of the feedback.
     c.GenerateFeedback.preprocessors = [
         GetGrades,
@@ -127,8 +134,18 @@ def course_config(
     return c
 
 
+def _defaults(converter: type, steps: str) -> list:
+    return list(converter.class_traits()[steps].default())
+
+
+def _schema_once(steps: list) -> list:
+    """``steps`` with nbgrader's CheckCellMetadata replaced by
+    :class:`~autograder.nbgrader_ext.CheckCellMetadataSchemaOnce`."""
+    return [CheckCellMetadataSchemaOnce if s is CheckCellMetadata else s for s in steps]
+
+
 def _release_preprocessors() -> list:
     """nbgrader's release steps, ClearClaimChecks right after ClearSolutions."""
-    steps = list(GenerateAssignment.class_traits()["preprocessors"].default())
+    steps = _schema_once(_defaults(GenerateAssignment, "preprocessors"))
     steps.insert(steps.index(ClearSolutions) + 1, ClearClaimChecks)
     return steps

@@ -80,6 +80,7 @@ def prepare_environment(root: Path) -> None:
     os.environ["AUTOGRADER_COURSE_ROOT"] = str(root)
     paths.ensure_state_dir()
     kernel_environment()
+    _use_inprocess_alembic_head()
     # nbgrader runs `alembic` (its database migrations) as a subprocess: make
     # this interpreter's scripts findable even when the venv is not activated.
     bindir = str(Path(sys.executable).parent)
@@ -126,9 +127,14 @@ def _alembic_head() -> str:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
+def _use_inprocess_alembic_head() -> None:
+    """Every gradebook this process creates asks :func:`_alembic_head`."""
+    nbgrader.api.get_alembic_version = _alembic_head
+
+
 def _run_converter(converter_cls, config, **attrs) -> dict:
     """Run one nbgrader converter, capturing its log (nbgrader's API style)."""
-    nbgrader.api.get_alembic_version = _alembic_head
+    _use_inprocess_alembic_head()
 
     coursedir = CourseDirectory(config=config)
     for key, value in attrs.pop("coursedir", {}).items():

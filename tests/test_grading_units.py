@@ -74,3 +74,23 @@ def test_bad_options_are_refused_naming_them(tmp_path, options, message):
     root, submitted, _ = _course(tmp_path)
     with pytest.raises(CommandError, match=message):
         autograde(root, submitted, None, **options)
+
+
+def _worker_settings() -> dict:
+    import dask
+
+    from autograder.grading.coordinator import QUIET_DIAGNOSTICS
+
+    return {key: dask.config.get(key) for key in QUIET_DIAGNOSTICS}
+
+
+def test_the_local_cluster_keeps_dasks_diagnostics_quiet():
+    """Dask's dashboard profiler and ticks cost CPU the kernels need: the
+    local cluster's workers and scheduler run with QUIET_DIAGNOSTICS."""
+    from autograder.grading.coordinator import QUIET_DIAGNOSTICS, _client
+
+    with _client(1, None) as client:
+        (seen,) = client.run(_worker_settings).values()
+        on_scheduler = client.run_on_scheduler(_worker_settings)
+    assert seen == QUIET_DIAGNOSTICS
+    assert on_scheduler == QUIET_DIAGNOSTICS

@@ -635,6 +635,47 @@ def test_feedback_preprocessor_drops_hidden_source_and_tracebacks():
     ]
 
 
+def _corruptions(nb):
+    """Copies of ``nb`` whose nbgrader metadata each break one rule."""
+    graded = next(
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    )
+    for change in (
+        lambda meta: meta.update(points="ten"),  # the schema's types
+        lambda meta: meta.pop("grade_id"),  # a required key
+        lambda meta: meta.update(schema_version=2),  # an older schema
+        lambda meta: meta.pop("points"),  # nbgrader's own rule for grade cells
+    ):
+        broken = copy.deepcopy(nb)
+        change(broken.cells[graded].metadata["nbgrader"])
+        yield broken
+
+
+def test_the_metadata_check_compiled_once_agrees_with_nbgraders():
+    """The faster metadata check (its schema compiled once) passes what
+    nbgrader's passes and fails what it fails, with nbgrader's error."""
+    from nbgrader.preprocessors import CheckCellMetadata
+
+    from autograder.nbgrader_ext import CheckCellMetadataSchemaOnce
+
+    def verdict(step, nb):
+        try:
+            step().preprocess(copy.deepcopy(nb), {})
+        except Exception as err:
+            return type(err), str(err)
+        return None
+
+    source = ROOT / "solutions" / "01_backprop" / "01_backprop.ipynb"
+    solution = nbformat.read(source, as_version=4)
+    assert verdict(CheckCellMetadataSchemaOnce, solution) is None
+    for broken in _corruptions(solution):
+        expected = verdict(CheckCellMetadata, broken)
+        assert expected is not None
+        assert verdict(CheckCellMetadataSchemaOnce, broken) == expected
+
+
 def test_validate_command_exits_non_zero_on_a_failing_test_cell(tmp_path):
     def notebook(test_source):
         meta = {

@@ -11,6 +11,9 @@ for, the limit is on the code.
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -194,3 +197,49 @@ def test_the_checks_find_long_modules_and_functions(bad_package):
         f"long.py:1 long: {MAX_FUNCTION_LINES + 1} lines"
     ]
     assert long_functions(bad_package, exempt=("long.py",)) == []
+
+
+# Every public module a notebook imports (the engines load on first use).
+PUBLIC_MODULES = (
+    "dlcore",
+    "dlcore.autoencoder",
+    "dlcore.callbacks",
+    "dlcore.constraints",
+    "dlcore.data",
+    "dlcore.functional",
+    "dlcore.gradcheck",
+    "dlcore.init",
+    "dlcore.layers",
+    "dlcore.losses",
+    "dlcore.model",
+    "dlcore.optim",
+    "dlcore.progress",
+    "dlcore.regularizers",
+)
+
+
+def _imported_after(statements: str) -> set[str]:
+    code = (
+        "import json, sys\n" + statements + "\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return set(json.loads(proc.stdout))
+
+
+def test_importing_dlcore_leaves_numba_to_the_first_convolution_or_pool():
+    """Numba costs every kernel about 0.4 s of CPU to import; notebooks
+    without convolutions or pooling never need it."""
+    imports = "\n".join(f"import {name}" for name in PUBLIC_MODULES)
+    assert "numba" not in _imported_after(imports)
+    first_use = (
+        "import numpy as np\nimport dlcore.functional as F\n"
+        "F.maxpool2d_forward(np.ones((1, 1, 2, 2)), 2)"
+    )
+    assert "numba" in _imported_after(first_use)

@@ -10,6 +10,12 @@ runs :data:`EXERCISE` in a fresh interpreter, with one thread, under a file
 lock; the others wait for it, then find the cache warm. Done once per
 process (a marker in the process) and cheap when the cache is already
 warm (the interpreter loads, compiles nothing).
+
+The same interpreter makes matplotlib's font list in this user's cache
+folder, which every kernel's private ``MPLCONFIGDIR`` is then seeded from
+(:func:`autograder.trusted.sandbox.seed_font_list`): otherwise the first
+kernel of a fresh machine would search the system's fonts, and with it
+every kernel after it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ __all__ = ["warm_numba_cache", "EXERCISE"]
 # Calls every family of dlcore kernels in both dtypes (stride 1 keeping the
 # width and stride 2 take the two convolution layouts).
 EXERCISE = """
+import matplotlib.font_manager
 import numpy as np
 import dlcore.functional as F
 rng = np.random.default_rng(0)

@@ -458,24 +458,6 @@ def _forget(key: tuple, server: ForkServer) -> None:
         del _SERVERS[key]
 
 
-def _seed_font_list(folder: Path) -> None:
-    """Give a new MPLCONFIGDIR this user's font list, if matplotlib made one.
-
-    Otherwise importing pyplot there first searches the system's fonts
-    (about 0.4 s). Only the fork server gets it, before it starts.
-    """
-    configured = os.environ.get("MPLCONFIGDIR")
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    for place in ([Path(configured)] if configured else []) + [
-        Path(cache) / "matplotlib"
-    ]:
-        try:
-            for found in place.glob("fontlist-v*.json"):
-                shutil.copyfile(found, folder / found.name)
-        except OSError:
-            pass  # slower, not wrong
-
-
 def launch_server(
     child_code: dict[str, bytes],
     modules: list[str],
@@ -492,7 +474,7 @@ def launch_server(
         (workdir / sub).mkdir(parents=True)
     if dlcore:
         sandbox.copy_numba_seed(numba_seed(workdir / "numba"))
-    _seed_font_list(workdir / "mpl")
+    sandbox.seed_font_list(workdir / "mpl")
     env = child_environment(workdir)
     server = ForkServer(folder / "stage", workdir, env, modules, dlcore=dlcore)
     atexit.register(server.close)

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         (private / sub).mkdir(exist_ok=True)
         env[variable] = str(private / sub)
+    sandbox.seed_font_list(private / "matplotlib")
     spec = importlib.util.find_spec("dlcore")
     dlcore_dirs = list(spec.submodule_search_locations or []) if spec else []
     sandbox.copy_numba_seed(

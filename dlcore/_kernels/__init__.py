@@ -17,7 +17,10 @@ measurements behind them):
 
 * ``@njit(cache=True, nogil=True)`` and no signatures: importing
   :mod:`dlcore` compiles nothing, the first call compiles (or loads from the
-  on-disk cache) one specialization per dtype. Callers pass C-contiguous
+  on-disk cache) one specialization per dtype. :mod:`dlcore.functional`
+  imports this package's modules inside its functions, at the first
+  convolution or pooling: Numba takes about 0.4 s of CPU to import, which
+  every notebook without them would pay in every kernel. Callers pass C-contiguous
   arrays of one dtype and Python ints, so float32 and float64 are the only
   two specializations of each kernel. A kernel that calls another one
   passes ``np.intp(0)`` rather than the literal ``0``: Numba would compile

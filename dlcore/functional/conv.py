@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels import conv_engine
 from .._validation import (
     as_float_array,
     check_cache,
@@ -239,9 +238,18 @@ class Conv1dCache:
     out_shape: tuple
 
 
+def _engine():
+    """The fast engine (:mod:`dlcore._kernels.conv_engine`), imported by the
+    first convolution rather than with dlcore: it loads Numba (about 0.4 s
+    of CPU), which a program that never convolves need not wait for."""
+    from .._kernels import conv_engine
+
+    return conv_engine
+
+
 def _forward(x, W, b, stride: tuple, pad: tuple):
     """2-D correlation in the fast engine; the output and its :class:`Conv2dCache`."""
-    out, saved_input = conv_engine.forward(x, W, b, stride, pad)
+    out, saved_input = _engine().forward(x, W, b, stride, pad)
     return out, Conv2dCache(W, x.shape, stride, pad, out.shape, saved_input)
 
 
@@ -252,7 +260,7 @@ def _backward(dout, cache: Conv2dCache):
     # Every output of filter f added b[f] once. (Summing the batch first is
     # several times faster than NumPy's sum over axes (0, 2, 3) at once.)
     db = dout.sum(axis=0).reshape(W.shape[0], -1).sum(axis=1)
-    dx, dW = conv_engine.backward(
+    dx, dW = _engine().backward(
         dout, W, cache.x_shape, cache.stride, cache.padding, cache.saved_input
     )
     return dx, dW, db

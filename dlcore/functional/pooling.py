@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels import pooling as kernels
 from .._kernels.threads import run_chunks, split_range
 from .._validation import (
     as_float_array,
@@ -162,6 +161,15 @@ def _pool_setup(x, kernel_size, stride, n_spatial: int):
     return planes, kernel, step, out_size, out_shape
 
 
+def _kernels():
+    """The Numba loops (:mod:`dlcore._kernels.pooling`), imported by the first
+    pooling call rather than with dlcore: they load Numba (about 0.4 s of
+    CPU), which a program that never pools need not wait for."""
+    from .._kernels import pooling
+
+    return pooling
+
+
 def _run(kernel, args: tuple, n_planes: int, work_per_plane: int):
     chunks = split_range(n_planes, work_per_plane, _MIN_WORK_PER_THREAD)
     run_chunks(kernel, args, chunks)
@@ -183,9 +191,11 @@ def _forward(x, kernel_size, stride, n_spatial: int, cache_type: type):
     geometry = (np.shape(x), out_shape, planes.shape, out_size, (kh, kw), (sh, sw))
     if issubclass(cache_type, MaxPoolCache):
         argmax = np.empty(out.shape, dtype=np.intp)
-        _run(kernels.window_max, (planes, kh, kw, sh, sw, out, argmax), n_planes, work)
+        _run(
+            _kernels().window_max, (planes, kh, kw, sh, sw, out, argmax), n_planes, work
+        )
         return out.reshape(out_shape), cache_type(*geometry, planes.dtype, argmax)
-    _run(kernels.window_sum, (planes, kh, kw, sh, sw, out), n_planes, work)
+    _run(_kernels().window_sum, (planes, kh, kw, sh, sw, out), n_planes, work)
     out /= kh * kw  # a Python int keeps float32 float32
     return out.reshape(out_shape), cache_type(*geometry, planes.dtype)
 
@@ -198,7 +208,7 @@ def _max_backward(dout, cache, cache_type: type, made_by: str):
     index = cache.argmax.reshape(n_planes, -1)
     values = dout.reshape(n_planes, -1)
     flat_dx = dx.reshape(n_planes, -1)
-    _run(kernels.scatter_add, (values, index, flat_dx), n_planes, index.shape[1])
+    _run(_kernels().scatter_add, (values, index, flat_dx), n_planes, index.shape[1])
     return dx.reshape(cache.x_shape)
 
 
@@ -211,7 +221,7 @@ def _avg_backward(dout, cache, cache_type: type, made_by: str):
     share = dout / (kh * kw)
     dx = np.zeros(cache.planes_shape, dtype=dout.dtype)
     work = oh * ow * kh * kw
-    _run(kernels.window_spread, (share, kh, kw, sh, sw, dx), n_planes, work)
+    _run(_kernels().window_spread, (share, kh, kw, sh, sw, dx), n_planes, work)
     return dx.reshape(cache.x_shape)
 
 
