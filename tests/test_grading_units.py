@@ -94,3 +94,24 @@ def test_the_local_cluster_keeps_dasks_diagnostics_quiet():
         on_scheduler = client.run_on_scheduler(_worker_settings)
     assert seen == QUIET_DIAGNOSTICS
     assert on_scheduler == QUIET_DIAGNOSTICS
+
+
+def test_importing_the_grading_stack_builds_no_iri_parsers():
+    """jsonschema 4.25+ loads rfc3987-syntax, which builds 35 Lark parsers
+    on import: about 3 s of CPU in every grading worker and command
+    (pyproject.toml keeps jsonschema below 4.25)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nbformat, nbgrader.api, autograder.grading.worker\n"
+        "print(sorted({'lark', 'rfc3987_syntax'} & set(sys.modules)))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert proc.stdout.strip() == "[]", proc.stdout
