@@ -11,12 +11,10 @@ for, the limit is on the code.
 from __future__ import annotations
 
 import ast
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh_imports import packages_imported_after
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "dlcore"
 MAX_MODULE_LINES = 600
@@ -218,28 +216,13 @@ PUBLIC_MODULES = (
 )
 
 
-def _imported_after(statements: str) -> set[str]:
-    code = (
-        "import json, sys\n" + statements + "\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return set(json.loads(proc.stdout))
-
-
 def test_importing_dlcore_leaves_numba_to_the_first_convolution_or_pool():
     """Numba costs every kernel about 0.4 s of CPU to import; notebooks
     without convolutions or pooling never need it."""
     imports = "\n".join(f"import {name}" for name in PUBLIC_MODULES)
-    assert "numba" not in _imported_after(imports)
+    assert "numba" not in packages_imported_after(imports)
     first_use = (
         "import numpy as np\nimport dlcore.functional as F\n"
         "F.maxpool2d_forward(np.ones((1, 1, 2, 2)), 2)"
     )
-    assert "numba" in _imported_after(first_use)
+    assert "numba" in packages_imported_after(first_use)
