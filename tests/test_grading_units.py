@@ -105,3 +105,28 @@ def test_importing_the_grading_stack_builds_no_iri_parsers():
         "import nbformat, nbgrader.api, autograder.grading.worker"
     )
     assert not {"lark", "rfc3987_syntax"} & imported
+
+
+def test_the_warm_up_runs_again_only_when_the_caches_changed(tmp_path, monkeypatch):
+    """Workers that start together find the caches warm from the marker and
+    skip the exercise; a cache that changed since is warmed again."""
+    from autograder.grading import warmup
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    (tmp_path / "mpl").mkdir()
+    monkeypatch.setattr(warmup, "EXERCISE", f"open({str(runs)!r}, 'a').write('x')")
+
+    def exercises_after_a_new_process_warms() -> int:
+        monkeypatch.setattr(warmup, "_WARM", [])
+        assert warmup.warm_numba_cache()
+        return runs.read_text().count("x")
+
+    assert exercises_after_a_new_process_warms() == 1
+    assert exercises_after_a_new_process_warms() == 1
+    (tmp_path / "numba" / "kernel.nbi").write_text("compiled since")
+    assert exercises_after_a_new_process_warms() == 2
+    (tmp_path / "mpl" / "fontlist-v390.json").write_text("{}")
+    assert exercises_after_a_new_process_warms() == 3
+    assert exercises_after_a_new_process_warms() == 3

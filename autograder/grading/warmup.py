@@ -8,8 +8,10 @@ from there: with a cold cache each of N workers would compile the same
 kernels at once (seconds each, N times). So the first worker of a machine
 runs :data:`EXERCISE` in a fresh interpreter, with one thread, under a file
 lock; the others wait for it, then find the cache warm. Done once per
-process (a marker in the process) and cheap when the cache is already
-warm (the interpreter loads, compiles nothing).
+process (a marker in the process), and not at all where a marker file
+says the caches are as the last warm-up left them (:func:`_cache_state`):
+the workers of a machine start together, and each would otherwise load
+every kernel and matplotlib again, one after the other, under the lock.
 
 The same interpreter makes matplotlib's font list in this user's cache
 folder, which every kernel's private ``MPLCONFIGDIR`` is then seeded from
@@ -20,7 +22,11 @@ every kernel after it.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import importlib.util
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -29,6 +35,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .. import paths
+from ..trusted.sandbox import font_lists
 
 __all__ = ["warm_numba_cache", "EXERCISE"]
 
@@ -73,13 +80,47 @@ def _lock_path() -> Path:
     return folder / f".dlcore-numba-warmup-{os.getuid()}.lock"
 
 
+def _cache_state() -> str:
+    """A digest of what a warm cache is: dlcore's kernel sources, Numba's
+    version and this interpreter's, and the cache's index files and font
+    lists as they are now (a cache cleared or refilled is another state)."""
+    digest = hashlib.sha256()
+    for fact in (sys.version, platform.machine(), importlib.metadata.version("numba")):
+        digest.update(fact.encode())
+    spec = importlib.util.find_spec("dlcore")
+    kernels = Path(spec.origin).parent / "_kernels" if spec and spec.origin else None
+    if kernels is not None:
+        for source in sorted(kernels.glob("*.py")):
+            digest.update(source.read_bytes())
+    cache = paths.numba_cache_dir()
+    folder = cache if cache is not None else kernels
+    indexes = sorted(folder.rglob("*.nbi")) if folder and folder.is_dir() else []
+    for path in [*indexes, *map(Path, font_lists())]:
+        stat = path.stat()
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _is_warm(marker: Path) -> bool:
+    try:
+        return marker.read_text() == _cache_state()
+    except OSError:
+        return False
+
+
 def warm_numba_cache(timeout: float = 600) -> bool:
-    """Fill the Numba cache once per process; False if the exercise failed
-    (grading goes on: each kernel then compiles what it needs)."""
+    """Fill the Numba cache and the font list once per process, unless the
+    marker says they are warm; False if the exercise failed (grading goes
+    on: each kernel then compiles what it needs)."""
     if _WARM:
         return _WARM[0]
+    lock = _lock_path()
+    marker = lock.with_suffix(".warm")
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    with FileLock(str(_lock_path()), timeout=timeout):
+    with FileLock(str(lock), timeout=timeout):
+        if _is_warm(marker):
+            _WARM.append(True)
+            return True
         proc = subprocess.run(
             [sys.executable, "-c", EXERCISE],
             env=env,
@@ -87,5 +128,7 @@ def warm_numba_cache(timeout: float = 600) -> bool:
             text=True,
             timeout=timeout,
         )
+        if proc.returncode == 0:
+            marker.write_text(_cache_state())
     _WARM.append(proc.returncode == 0)
     return _WARM[0]

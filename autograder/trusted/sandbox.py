@@ -52,6 +52,7 @@ __all__ = [
     "numba_cache_seed",
     "copy_numba_seed",
     "seed_font_list",
+    "font_lists",
 ]
 
 
@@ -180,23 +181,35 @@ def copy_numba_seed(seed: Iterable[list[str]]) -> None:
             pass  # a cold cache is slower, not wrong
 
 
-def seed_font_list(folder: str | os.PathLike) -> None:
-    """Give a new, private ``MPLCONFIGDIR`` this user's matplotlib font list.
-
-    Without it, the first ``import matplotlib.pyplot`` there searches the
-    system's fonts again (about 0.4 s of CPU in every kernel and fork
-    server). The list is read where matplotlib keeps it: ``$MPLCONFIGDIR``,
-    else ``$XDG_CACHE_HOME/matplotlib`` (``~/.cache/matplotlib``); the
-    grading run's warm-up makes it there. Best effort, like the Numba seed.
-    """
+def font_lists() -> list[str]:
+    """This user's matplotlib font lists (``fontlist-v*.json``), where
+    matplotlib keeps them: ``$MPLCONFIGDIR``, else
+    ``$XDG_CACHE_HOME/matplotlib`` (``~/.cache/matplotlib``)."""
     configured = os.environ.get("MPLCONFIGDIR")
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
     places = [configured] if configured else []
     places.append(os.path.join(cache, "matplotlib"))
+    found = []
     for place in places:
         try:
-            for name in fnmatch.filter(os.listdir(place), "fontlist-v*.json"):
-                shutil.copyfile(os.path.join(place, name), os.path.join(folder, name))
+            names = fnmatch.filter(os.listdir(place), "fontlist-v*.json")
+        except OSError:
+            continue
+        found += [os.path.join(place, name) for name in sorted(names)]
+    return found
+
+
+def seed_font_list(folder: str | os.PathLike) -> None:
+    """Give a new, private ``MPLCONFIGDIR`` this user's matplotlib font list
+    (:func:`font_lists`; the grading run's warm-up makes it).
+
+    Without it, the first ``import matplotlib.pyplot`` there searches the
+    system's fonts again (about 0.4 s of CPU in every kernel and fork
+    server). Best effort, like the Numba seed.
+    """
+    for path in font_lists():
+        try:
+            shutil.copyfile(path, os.path.join(folder, os.path.basename(path)))
         except OSError:
             pass  # slower, not wrong
 
