@@ -20,7 +20,7 @@ test: $(STAMP)  ## run the whole test suite (what CI runs)
 	@echo "==> lint: ruff check and ruff format --check"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@echo "==> tests: pytest (about 7.5 minutes on 2 quiet cores; the long groups say when they start)"
+	@echo "==> tests: pytest (about 11 minutes on 2 quiet cores; the long groups say when they start)"
 	# The notebooks run two at a time on two cores: one BLAS thread each
 	# avoids oversubscription (spinning OpenBLAS threads slow them badly).
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest

@@ -5,6 +5,9 @@ This module parses the arguments and prints; the steps are in
 success, 1 on a real failure (a broken notebook, a stale release, nbgrader
 errors), 3 after ``autograde`` when some submissions need manual grading
 (listed).
+
+The Dask coordinator and the class report (matplotlib) are imported by the
+commands that use them: the others start a second sooner without them.
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from . import paths, report
+from . import paths
 from .export import COLUMNS, grade_rows
-from .grading.coordinator import autograde
 from .nbgrader_config import course_config
 from .pipeline import (
     CommandError,
@@ -97,6 +99,8 @@ def cmd_validate(root: Path, args) -> int:
 
 
 def cmd_autograde(root: Path, args) -> int:
+    from .grading.coordinator import autograde
+
     submissions = Path(args.submissions).resolve()
     result = autograde(
         root,
@@ -157,6 +161,8 @@ def cmd_feedback(root: Path, args) -> int:
 
 
 def cmd_report(root: Path, args) -> int:
+    from . import report
+
     config = course_config(root, db_url=args.db)
     folder = Path(args.output_dir) if args.output_dir else paths.state_dir() / "reports"
     wrote = 0

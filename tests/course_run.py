@@ -281,7 +281,7 @@ COPIERS = {
 }
 
 # Issue 16: answers of 03 and 07 that take dlcore's own implementation. Each
-# passes its check where dlcore is reachable (test_integrity shows it); the
+# passes its check where dlcore is reachable (test_harm shows it); the
 # re-check runs them where dlcore is neither loaded nor readable.
 OPTIMIZER_INTERNALS = {
     "momentum_step_answer": """

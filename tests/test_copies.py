@@ -1,6 +1,6 @@
 """Copy detection (autograder.copies) and the review reasons (autograder.review)
 on small answers written here; the course run's copiers are in
-test_integrity.py."""
+test_harm.py."""
 
 from __future__ import annotations
 

@@ -389,11 +389,11 @@ def test_two_workers_into_postgresql_survive_kills_and_grade_as_serial(
     assert "3 to grade, 2 unchanged" in third.stdout, out
     for student in (DOOMED, "partial", "blank"):
         assert f"  {student}/{FIRST}:" in third.stdout, out
-    assert _export(course, state, postgres_db)["blank"] == serial["rows"]["blank"]
+    exported = _export(course, state, postgres_db)
+    assert exported["blank"] == serial["rows"]["blank"]
     assert DOOMED not in _manual(state), out
     assert set(_ledger(state)) == {"full", "wrong", "partial", "blank", DOOMED}
     # 4. nothing new: nothing graded, the export unchanged
-    exported = _export(course, state, postgres_db)
     fourth = _cli(*args, state=state, course=course["course"])
     assert "0 to grade, 5 unchanged" in fourth.stdout, fourth.stdout + fourth.stderr
     assert _export(course, state, postgres_db) == exported

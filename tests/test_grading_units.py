@@ -107,6 +107,15 @@ def test_importing_the_grading_stack_builds_no_iri_parsers():
     assert not {"lark", "rfc3987_syntax"} & imported
 
 
+def test_the_commands_load_dask_and_matplotlib_only_where_used():
+    """`release`, `export`, `feedback` ... start without the coordinator's
+    Dask and the report's matplotlib (a second of imports each);
+    `autograde` and `report` load them when they run."""
+    assert not {"distributed", "matplotlib"} & packages_imported_after(
+        "import autograder.cli"
+    )
+
+
 def test_the_warm_up_runs_again_only_when_the_caches_changed(tmp_path, monkeypatch):
     """Workers that start together find the caches warm from the marker and
     skip the exercise; a cache that changed since is warmed again."""

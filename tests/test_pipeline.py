@@ -13,7 +13,7 @@
   course secret and the hidden references from nbgrader's kernel.
 * ``feedback`` writes HTML without hidden-test source; ``export`` writes
   the CSV with the manual-grading flag.
-* Unit tests of the check helper (withholding: test_integrity.py).
+* Unit tests of the check helper (withholding: test_isolation.py).
 """
 
 from __future__ import annotations
