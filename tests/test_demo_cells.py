@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from course_run import ASSIGNMENTS, ROOT
+from fake_class import ASSIGNMENTS, ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.demo_cells import (

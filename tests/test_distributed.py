@@ -39,15 +39,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from course_run import (
+from distributed import Client
+from fake_class import (
     FIRST,
     ROOT,
     SUBMITTED_AT,
-    _filled_release,
-    _partly_answered,
-    _without_closing_demos,
+    filled_release,
+    partly_answered,
+    without_closing_demos,
 )
-from distributed import Client
 from harness import CELL_SECONDS
 from nbgrader.api import Gradebook
 
@@ -104,9 +104,9 @@ def course(tmp_path_factory):
     assert release.returncode == 0, release.stdout + release.stderr
     blank = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
     students = {
-        "full": _without_closing_demos(_filled_release(course, FIRST)),
-        "partial": _without_closing_demos(
-            _partly_answered(
+        "full": without_closing_demos(filled_release(course, FIRST)),
+        "partial": without_closing_demos(
+            partly_answered(
                 course,
                 {
                     "perceptron_epoch_answer": _answer(
@@ -116,7 +116,7 @@ def course(tmp_path_factory):
                 },
             )
         ),
-        "blank": _without_closing_demos(blank),
+        "blank": without_closing_demos(blank),
     }
     submissions = base / "submitted"
     for student, nb in students.items():
@@ -125,7 +125,7 @@ def course(tmp_path_factory):
 
 
 def _answer(course: Path, grade_id: str) -> str:
-    cells = _filled_release(course, FIRST).cells
+    cells = filled_release(course, FIRST).cells
     return next(
         c.source
         for c in cells

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from course_run import ASSIGNMENTS, INTERNALS_STUDENTS
+from fake_class import ASSIGNMENTS, INTERNALS_STUDENTS
 from integrity_support import ASSIGNMENT, ROOT, corpus, part_points
 
 from autograder.trusted.program import SourceNotebook
@@ -216,10 +216,10 @@ def test_no_environment_above_a_kernel_holds_the_secret(graded):
 @pytest.mark.skipif(ASSIGNMENT not in ASSIGNMENTS, reason="no 01 in the shared run")
 def test_copies_are_flagged_with_the_partner_never_rescored(graded):
     """``borrower`` answers ELU with dlcore's code, ``dave`` copies ``carol``
-    (tests/course_run.py, ``COPIERS``): they keep their scores, and the CSV's
+    (tests/fake_class.py, ``COPIERS``): they keep their scores, and the CSV's
     reason names what each resembles; nobody else is flagged as a copy, and
     no feedback page names a partner."""
-    from course_run import COPIERS
+    from fake_class import COPIERS
 
     state = graded["states"][ASSIGNMENT]
     with open(state / "grades.csv", newline="") as fh:

@@ -25,7 +25,7 @@ import time
 
 import nbformat
 import pytest
-from course_run import ASSIGNMENTS, FIRST, ROOT, _filled_release
+from fake_class import ASSIGNMENTS, FIRST, ROOT, filled_release
 from harness import CELL_SECONDS
 
 from autograder.notebook import EDITOR_SESSION_ENV
@@ -43,7 +43,7 @@ def _half_done(assignment: str) -> nbformat.NotebookNode:
     release = nbformat.read(
         ROOT / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4
     )
-    filled = _filled_release(ROOT, assignment)
+    filled = filled_release(ROOT, assignment)
     answers = [
         index
         for index, cell in enumerate(release.cells)

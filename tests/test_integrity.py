@@ -31,7 +31,7 @@ import time
 import nbformat
 import numpy as np
 import pytest
-from course_run import ASSIGNMENTS
+from fake_class import ASSIGNMENTS
 from harness import CELL_SECONDS, HANG_SECONDS, announce
 from integrity_support import (
     ASSIGNMENT,

@@ -12,7 +12,7 @@ import re
 
 import nbformat
 import pytest
-from course_run import ASSIGNMENTS, ROOT
+from fake_class import ASSIGNMENTS, ROOT
 from ipykernel.ipkernel import IPythonKernel
 
 KERNELSPEC = {

@@ -32,7 +32,7 @@ from datetime import datetime
 
 import nbformat
 import pytest
-from course_run import ASSIGNMENTS, ROOT
+from fake_class import ASSIGNMENTS, ROOT
 from full_runs import FullRun
 from full_runs import results as full_runs_results
 from harness import announce

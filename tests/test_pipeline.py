@@ -25,12 +25,8 @@ import shutil
 import nbformat
 import numpy as np
 import pytest
-from course_run import (
-    ASSIGNMENTS,
-    FIRST,
-    ROOT,
-    _cli,
-)
+from course_run import _cli
+from fake_class import ASSIGNMENTS, FIRST, ROOT
 
 from autograder.nbgrader_ext import CLAIM_CHECKS_TAG
 from autograder.source import grade_id

@@ -14,7 +14,7 @@ import re
 
 import nbformat
 import pytest
-from course_run import ASSIGNMENTS, ROOT
+from fake_class import ASSIGNMENTS, ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.declarations import load_assignment

@@ -14,7 +14,8 @@ import csv
 import json
 
 import pytest
-from course_run import ASSIGNMENTS, MISTAKEN_STUDENTS, MISTAKES, _cli
+from course_run import _cli
+from fake_class import ASSIGNMENTS, MISTAKEN_STUDENTS, MISTAKES
 
 from autograder import report
 from autograder.report import ClassReport, MistakeCount, PartSummary

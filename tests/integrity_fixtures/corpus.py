@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from course_run import LOOPING_PERCEPTRON
+from fake_class import LOOPING_PERCEPTRON
 
 ALL_PARTS = (
     "test_perceptron_epoch",
