@@ -41,6 +41,8 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return  # nothing runs: the notebooks need not either
     if any(full_runs.WANTED_BY in item.nodeid for item in session.items):
         full_runs.start()
 

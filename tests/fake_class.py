@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -369,6 +370,10 @@ MISTAKEN_STUDENTS = {
 }
 
 
+# (student, assignment, notebook, what it is)
+Submission = tuple[str, str, nbformat.NotebookNode, str]
+
+
 def write_submissions(
     course: Path, folder: Path, hang_folder: Path
 ) -> dict[str, dict[str, str]]:
@@ -376,24 +381,65 @@ def write_submissions(
 
     The looper goes to ``hang_folder``: it is graded in a run of its own.
     """
+    kinds = [_everyones, _mistaken, _internals]
+    if FIRST in ASSIGNMENTS:
+        kinds += [_breakers_of_first, _harmers_of_first, _copiers_of_first]
     students: dict[str, dict[str, str]] = {}
+    for kind in kinds:
+        for student, assignment, nb, what in kind(course):
+            owner = hang_folder if student == LOOPER else folder
+            target = owner / student / assignment
+            target.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target / f"{assignment}.ipynb")
+            # as nbgrader's exchange leaves it
+            (target / "timestamp.txt").write_text(SUBMITTED_AT)
+            students.setdefault(student, {})[assignment] = what
+    return students
 
-    def put(student, assignment, nb, what):
-        target = (hang_folder if student == LOOPER else folder) / student / assignment
-        target.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target / f"{assignment}.ipynb")
-        (target / "timestamp.txt").write_text(SUBMITTED_AT)  # as nbgrader's exchange
-        students.setdefault(student, {})[assignment] = what
 
+def _solution_answer(course: Path, grade_id: str) -> str:
+    """The solution's source of one answer cell of 01."""
+    return next(
+        c.source
+        for c in filled_release(course, FIRST).cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    )
+
+
+def _everyones(course: Path) -> Iterator[Submission]:
+    """Every assignment's solution notebook and untouched release."""
     for assignment in ASSIGNMENTS:
         source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
-        put("solution", assignment, nbformat.read(source, 4), "the solution notebook")
+        yield (
+            "solution",
+            assignment,
+            nbformat.read(source, 4),
+            "the solution notebook",
+        )
         release = course / "notebooks" / assignment / f"{assignment}.ipynb"
-        put("untouched", assignment, nbformat.read(release, 4), "the untouched release")
+        yield (
+            "untouched",
+            assignment,
+            nbformat.read(release, 4),
+            "the untouched release",
+        )
+
+
+def _mistaken(course: Path) -> Iterator[Submission]:
+    """The known mistakes of 04_batchnorm (``MISTAKEN_STUDENTS``)."""
     if MISTAKES in ASSIGNMENTS:
         for student, answers in MISTAKEN_STUDENTS.items():
             mistaken = filled_release(course, MISTAKES, answers)
-            put(student, MISTAKES, mistaken, "known mistakes in " + ", ".join(answers))
+            yield (
+                student,
+                MISTAKES,
+                mistaken,
+                "known mistakes in " + ", ".join(answers),
+            )
+
+
+def _internals(course: Path) -> Iterator[Submission]:
+    """Answers taken from dlcore's internals (``INTERNALS_STUDENTS``)."""
     for assignment, student, routes, honest in INTERNALS_STUDENTS:
         if assignment not in ASSIGNMENTS:
             continue
@@ -405,16 +451,19 @@ def write_submissions(
                 for c in filled
                 if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
             )
-        put(
+        yield (
             student,
             assignment,
             partly_answered(course, answers, assignment),
             f"{', '.join(routes)} taken from dlcore's internals; "
             f"{', '.join(honest)} answered honestly; nothing else",
         )
-    if FIRST not in ASSIGNMENTS:
-        return students
-    put(
+
+
+def _breakers_of_first(course: Path) -> Iterator[Submission]:
+    """01's students whose answers loop, kill the kernel, call the
+    withheld reference or snoop."""
+    yield (
         LOOPER,
         FIRST,
         without_closing_demos(
@@ -424,42 +473,34 @@ def write_submissions(
         ),
         "an infinite loop in perceptron_epoch; the closing demos deleted",
     )
-    answered = filled_release(course, FIRST).cells
-
-    def answer(grade_id: str) -> str:
-        """The solution's source of one answer cell of 01."""
-        return next(
-            c.source
-            for c in answered
-            if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
-        )
-
-    put(
+    yield (
         "crasher",
         FIRST,
         filled_release(
             course,
             FIRST,
             {
-                "adaline_epoch_answer": f"{answer('adaline_epoch_answer')}\n{KERNEL_KILLER}"
+                "adaline_epoch_answer": f"{_solution_answer(course, 'adaline_epoch_answer')}\n{KERNEL_KILLER}"
             },
         ),
         "os._exit in an answer cell",
     )
-    put(
+    yield (
         "withheld",
         FIRST,
         filled_release(course, FIRST, {"relu_answer": WITHHELD_RELU}),
         "relu taken from dlcore.functional",
     )
-    put(
+    yield (
         "snooper",
         FIRST,
         filled_release(
             course,
             FIRST,
             {
-                "perceptron_epoch_answer": answer("perceptron_epoch_answer")
+                "perceptron_epoch_answer": _solution_answer(
+                    course, "perceptron_epoch_answer"
+                )
                 + "\n"
                 + SNOOPER,
                 "tanh_answer": _overfit_tanh(),
@@ -468,42 +509,57 @@ def write_submissions(
         "tanh right on the visible inputs only; prints the course secret and "
         "references if it can",
     )
+
+
+def _harmers_of_first(course: Path) -> Iterator[Submission]:
+    """01's students who try to harm the others (issue 16)."""
     # Issue 16: students who try to harm the others (each answers only the
     # cells it needs, so that nbgrader's run stays short).
-    put(
+    yield (
         "forger",
         FIRST,
         partly_answered(
             course,
             {
-                "perceptron_epoch_answer": answer("perceptron_epoch_answer")
+                "perceptron_epoch_answer": _solution_answer(
+                    course, "perceptron_epoch_answer"
+                )
                 + FORGED_STATUS,
-                "relu_answer": answer("relu_answer"),
+                "relu_answer": _solution_answer(course, "relu_answer"),
             },
         ),
         "relu right; perceptron_epoch ends the re-check's child with the "
         "runner's 'no sandbox' status",
     )
-    malformed = partly_answered(course, {"relu_answer": answer("relu_answer")})
+    malformed = partly_answered(
+        course, {"relu_answer": _solution_answer(course, "relu_answer")}
+    )
     for cell in malformed.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_sigmoid":
             cell.metadata["nbgrader"]["grade_id"] = ["test_sigmoid"]
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_tanh":
             cell.metadata["nbgrader"] = "a string where a dict belongs"
-    put(
+    yield (
         "malformed",
         FIRST,
         malformed,
         "relu right; a list-valued grade_id and string-valued nbgrader metadata",
     )
-    put(
+    yield (
         "vandal",
         FIRST,
-        partly_answered(course, {"relu_answer": answer("relu_answer") + "\n" + VANDAL}),
+        partly_answered(
+            course,
+            {"relu_answer": _solution_answer(course, "relu_answer") + "\n" + VANDAL},
+        ),
         "relu right; replaces its autograded notebook by a link to the "
         "gradebook, plants a link to the secret and a FIFO for the feedback, "
         "reads its parents' environment",
     )
+
+
+def _copiers_of_first(course: Path) -> Iterator[Submission]:
+    """01's copiers, and its students who tamper with the notebook."""
     # Copy detection (each answers only the copied part: nbgrader's run stays
     # short); the reason names the partner, the scores stand.
     for student, text in (
@@ -512,7 +568,7 @@ def write_submissions(
         ("dave", COPIED_TWO_LAYER),
     ):
         part, partner = COPIERS[student]
-        put(
+        yield (
             student,
             FIRST,
             partly_answered(course, {part: text}),
@@ -525,7 +581,7 @@ def write_submissions(
         for c in tampered.cells
         if c.metadata.get("nbgrader", {}).get("grade_id") != "test_tanh"
     ]
-    put("tamperer", FIRST, tampered, "the test cell of tanh deleted")
+    yield ("tamperer", FIRST, tampered, "the test cell of tanh deleted")
     # nbgrader gives it full marks; the trusted re-check, zero (issue 7)
     mallory = nbformat.read(course / "notebooks" / FIRST / f"{FIRST}.ipynb", 4)
     setup = next(
@@ -534,14 +590,13 @@ def write_submissions(
         if c.metadata.get("nbgrader", {}).get("grade_id") == "setup"
     )
     mallory.cells.insert(setup + 1, nbformat.v4.new_code_cell(_input_transformer()))
-    put(
+    yield (
         "mallory",
         FIRST,
         mallory,
         "an IPython input transformer turns every test cell into `pass`; "
         "nothing implemented",
     )
-    return students
 
 
 def without_closing_demos(nb):
