@@ -62,14 +62,13 @@ SUBMITTED_AT = "2025-03-01 11:30:00.000000 UTC"
 SOLUTION_LINES = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
-def filled_release(
-    course: Path, assignment: str, overrides: dict[str, str] | None = None
-):
-    """The student release with every answer cell filled with the solution."""
+def solution_answers(assignment: str) -> dict[str, str]:
+    """{grade_id: source} of the solution's answer cells, without the
+    solution markers: what a student who got everything right writes."""
     solution = nbformat.read(
         ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4
     )
-    answers = {
+    return {
         cell.metadata["nbgrader"]["grade_id"]: "\n".join(
             line
             for line in cell.source.splitlines()
@@ -78,6 +77,13 @@ def filled_release(
         for cell in solution.cells
         if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
     }
+
+
+def filled_release(
+    course: Path, assignment: str, overrides: dict[str, str] | None = None
+):
+    """The student release with every answer cell filled with the solution."""
+    answers = solution_answers(assignment)
     answers.update(overrides or {})
     nb = nbformat.read(course / "notebooks" / assignment / f"{assignment}.ipynb", 4)
     for cell in nb.cells:
@@ -397,15 +403,6 @@ def write_submissions(
     return students
 
 
-def _solution_answer(course: Path, grade_id: str) -> str:
-    """The solution's source of one answer cell of 01."""
-    return next(
-        c.source
-        for c in filled_release(course, FIRST).cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
-    )
-
-
 def _everyones(course: Path) -> Iterator[Submission]:
     """Every assignment's solution notebook and untouched release."""
     for assignment in ASSIGNMENTS:
@@ -443,14 +440,10 @@ def _internals(course: Path) -> Iterator[Submission]:
     for assignment, student, routes, honest in INTERNALS_STUDENTS:
         if assignment not in ASSIGNMENTS:
             continue
-        filled = filled_release(course, assignment).cells
+        solution = solution_answers(assignment)
         answers = dict(routes)
         for grade_id in honest:  # the solution's answer
-            answers[grade_id] = next(
-                c.source
-                for c in filled
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
-            )
+            answers[grade_id] = solution[grade_id]
         yield (
             student,
             assignment,
@@ -480,7 +473,7 @@ def _breakers_of_first(course: Path) -> Iterator[Submission]:
             course,
             FIRST,
             {
-                "adaline_epoch_answer": f"{_solution_answer(course, 'adaline_epoch_answer')}\n{KERNEL_KILLER}"
+                "adaline_epoch_answer": f"{solution_answers(FIRST)['adaline_epoch_answer']}\n{KERNEL_KILLER}"
             },
         ),
         "os._exit in an answer cell",
@@ -498,9 +491,9 @@ def _breakers_of_first(course: Path) -> Iterator[Submission]:
             course,
             FIRST,
             {
-                "perceptron_epoch_answer": _solution_answer(
-                    course, "perceptron_epoch_answer"
-                )
+                "perceptron_epoch_answer": solution_answers(FIRST)[
+                    "perceptron_epoch_answer"
+                ]
                 + "\n"
                 + SNOOPER,
                 "tanh_answer": _overfit_tanh(),
@@ -521,18 +514,18 @@ def _harmers_of_first(course: Path) -> Iterator[Submission]:
         partly_answered(
             course,
             {
-                "perceptron_epoch_answer": _solution_answer(
-                    course, "perceptron_epoch_answer"
-                )
+                "perceptron_epoch_answer": solution_answers(FIRST)[
+                    "perceptron_epoch_answer"
+                ]
                 + FORGED_STATUS,
-                "relu_answer": _solution_answer(course, "relu_answer"),
+                "relu_answer": solution_answers(FIRST)["relu_answer"],
             },
         ),
         "relu right; perceptron_epoch ends the re-check's child with the "
         "runner's 'no sandbox' status",
     )
     malformed = partly_answered(
-        course, {"relu_answer": _solution_answer(course, "relu_answer")}
+        course, {"relu_answer": solution_answers(FIRST)["relu_answer"]}
     )
     for cell in malformed.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_sigmoid":
@@ -550,7 +543,7 @@ def _harmers_of_first(course: Path) -> Iterator[Submission]:
         FIRST,
         partly_answered(
             course,
-            {"relu_answer": _solution_answer(course, "relu_answer") + "\n" + VANDAL},
+            {"relu_answer": solution_answers(FIRST)["relu_answer"] + "\n" + VANDAL},
         ),
         "relu right; replaces its autograded notebook by a link to the "
         "gradebook, plants a link to the secret and a FIFO for the feedback, "

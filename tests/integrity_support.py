@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from fake_class import solution_answers
 from harness import CELL_SECONDS, HANG_SECONDS
 
 from autograder.trusted.sandbox import Limits
@@ -24,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_backprop"
 SOURCE = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-SOLUTION_LINES = ("### BEGIN SOLUTION", "### END SOLUTION")
 # The hanging cases (an infinite loop, endless output) cost a step timeout
 # each, so it is the short one: the re-check runs only graded code (answers
 # and checks, milliseconds a step), never a demo. The rest is generous.
@@ -52,17 +52,6 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def _solution_answers() -> dict[str, str]:
-    source = nbformat.read(SOURCE, as_version=4)
-    return {
-        _meta(c)["grade_id"]: "\n".join(
-            line for line in c.source.splitlines() if line.strip() not in SOLUTION_LINES
-        )
-        for c in source.cells
-        if _meta(c).get("solution")
-    }
-
-
 def cell_index(nb, grade_id: str) -> int:
     return next(
         i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == grade_id
@@ -87,7 +76,7 @@ def dlcore_dirs() -> list[str]:
 def make_submission(case, references: str = "") -> nbformat.NotebookNode:
     """The release, filled in and then changed as ``case`` says."""
     nb = nbformat.read(RELEASE, as_version=4)
-    answers = {} if case.unfilled else _solution_answers()
+    answers = {} if case.unfilled else solution_answers(ASSIGNMENT)
     for grade_id, code in case.answers.items():
         code = code.replace("__REFERENCES__", references)
         answers[grade_id] = code.replace("__DLCORE__", repr(dlcore_dirs()))

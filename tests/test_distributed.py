@@ -46,6 +46,7 @@ from fake_class import (
     SUBMITTED_AT,
     filled_release,
     partly_answered,
+    solution_answers,
     without_closing_demos,
 )
 from harness import CELL_SECONDS
@@ -109,9 +110,9 @@ def course(tmp_path_factory):
             partly_answered(
                 course,
                 {
-                    "perceptron_epoch_answer": _answer(
-                        course, "perceptron_epoch_answer"
-                    ),
+                    "perceptron_epoch_answer": solution_answers(FIRST)[
+                        "perceptron_epoch_answer"
+                    ],
                     "relu_answer": WRONG_RELU,
                 },
             )
@@ -122,15 +123,6 @@ def course(tmp_path_factory):
     for student, nb in students.items():
         _put(submissions, student, nb)
     return {"base": base, "course": course, "submissions": submissions}
-
-
-def _answer(course: Path, grade_id: str) -> str:
-    cells = filled_release(course, FIRST).cells
-    return next(
-        c.source
-        for c in cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
-    )
 
 
 def _export(course, state: Path, db: str | None = None) -> dict[str, dict]:
